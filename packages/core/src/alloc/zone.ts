@@ -1,0 +1,113 @@
+import { NR_PAGE_ORDERS } from '../types.js';
+import { MIGRATE_TYPES } from './migratetype.js';
+import { PageListHeads } from './page-list.js';
+import { ZONE_STAT_ITEMS } from '../trace/vmstat.js';
+import { MAX_NR_ZONES, ZONE_NAMES, zoneFlagsByte } from '../page/page-zone.js';
+
+/** Watermark indices (`enum zone_watermarks`, `include/linux/mmzone.h`). */
+export const WMARK_MIN = 0;
+/** `WMARK_LOW`. */
+export const WMARK_LOW = 1;
+/** `WMARK_HIGH`. */
+export const WMARK_HIGH = 2;
+/** `WMARK_PROMO`. */
+export const WMARK_PROMO = 3;
+
+/** `NR_LOWORDER_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1)`. */
+export const NR_LOWORDER_PCP_LISTS = 12;
+/** `NR_PCP_LISTS`: the low-order lists plus two THP lists (movable and not). */
+export const NR_PCP_LISTS = NR_LOWORDER_PCP_LISTS + 2;
+
+/**
+ * `struct per_cpu_pages` (`include/linux/mmzone.h`): one CPU's cache of free pages for one zone,
+ * lists indexed by `order_to_pindex(migratetype, order)`. `high` and `batch` are fixed at boot
+ * (the kernel's adaptive `high_min`/`high_max` tuning is not modelled).
+ */
+export class PerCpuPages {
+  /** Pages on all lists (in base pages). */
+  count = 0;
+  /** Drain above this many pages. */
+  high = 0;
+  /** Chunk size for refills and drains. */
+  batch = 1;
+  /** The lists, linked through `pcp_list` (the `lru` words). */
+  readonly lists = new PageListHeads(NR_PCP_LISTS);
+}
+
+/**
+ * `struct zone` (`include/linux/mmzone.h`): a range of one node's memory with its buddy free
+ * lists, watermarks, per-CPU caches and counters.
+ */
+export class Zone {
+  /** Index into `Machine.zoneById`: the top byte of its pages' flags. */
+  readonly id: number;
+  /** Node id. */
+  readonly nid: number;
+  /** Zone index (`ZONE.*`). */
+  readonly zid: number;
+  /** Zone name (`DMA32`, `Normal`, …). */
+  readonly name: string;
+  /** `zone_start_pfn`. */
+  zone_start_pfn: number;
+  /** `spanned_pages`. */
+  spanned_pages: number;
+  /** `present_pages`. */
+  present_pages = 0;
+  /** `managed_pages`: present pages handed to the buddy allocator. */
+  managed_pages = 0;
+  /** `free_area[order].free_list[migratetype]`, list index `order * MIGRATE_TYPES + mt`. */
+  readonly free_list = new PageListHeads(NR_PAGE_ORDERS * MIGRATE_TYPES);
+  /** `free_area[order].nr_free`: free blocks of each order, all migratetypes. */
+  readonly nr_free = new Int32Array(NR_PAGE_ORDERS);
+  /** `_watermark[WMARK_*]`. */
+  readonly watermark = new Float64Array(4);
+  /** `lowmem_reserve[zone index]`. */
+  readonly lowmem_reserve = new Float64Array(MAX_NR_ZONES);
+  /** `nr_reserved_highatomic`. */
+  nr_reserved_highatomic = 0;
+  /** `per_cpu_pageset`, one per CPU. */
+  readonly per_cpu_pageset: PerCpuPages[];
+  /** `vm_stat[]`: counters indexed by `NR_ZONE.*`. */
+  readonly vmstat = new Float64Array(ZONE_STAT_ITEMS.length);
+  /** Compaction: `compact_cached_migrate_pfn`, `compact_cached_free_pfn` and deferral state. */
+  readonly compact = { cached_migrate_pfn: 0, cached_free_pfn: 0, considered: 0, defer_shift: 0, order_failed: 0 };
+
+  /** An empty zone; the machine fills in its span and frees its pages at boot. */
+  constructor(nid: number, zid: number, startPfn: number, spanned: number, nrCpus: number) {
+    this.id = zoneFlagsByte(nid, zid);
+    this.nid = nid;
+    this.zid = zid;
+    this.name = ZONE_NAMES[zid]!;
+    this.zone_start_pfn = startPfn;
+    this.spanned_pages = spanned;
+    this.per_cpu_pageset = Array.from({ length: nrCpus }, () => new PerCpuPages());
+  }
+
+  /** `zone_end_pfn(zone)`. */
+  get zone_end_pfn(): number {
+    return this.zone_start_pfn + this.spanned_pages;
+  }
+
+  /** `populated_zone(zone)`: has present pages. */
+  get populated(): boolean {
+    return this.present_pages > 0;
+  }
+
+  /** `zone_intersects`/`zone_spans_pfn(zone, pfn)`. */
+  spans(pfn: number): boolean {
+    return pfn >= this.zone_start_pfn && pfn < this.zone_start_pfn + this.spanned_pages;
+  }
+
+  /** `min_wmark_pages(z)`. */
+  get min_wmark_pages(): number {
+    return this.watermark[WMARK_MIN]!;
+  }
+  /** `low_wmark_pages(z)`. */
+  get low_wmark_pages(): number {
+    return this.watermark[WMARK_LOW]!;
+  }
+  /** `high_wmark_pages(z)`. */
+  get high_wmark_pages(): number {
+    return this.watermark[WMARK_HIGH]!;
+  }
+}
