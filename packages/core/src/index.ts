@@ -58,3 +58,4 @@ export { free_area_init, memmap_init, memmap_init_reserved_pages, memblock_free_
 export * from './trace/events.js';
 export * from './trace/vmstat.js';
 export { buddyinfo } from './trace/buddyinfo.js';
+export { ProcfsContributor } from './machine/procfs-contributor.js';
