@@ -79,7 +79,8 @@ function free_tail_page_prepare(m: Machine, head: number, pfn: number): number {
 /**
  * `free_pages_prepare(page, order)` (`mm/page_alloc.c`): make a block ready for the free lists.
  * Traces `mm_page_free`; keeps hwpoisoned order-0 pages out of the allocator; tears a compound page
- * down, checking each tail; clears an anon mapping; **resets any page type** (the sticky rule of
+ * down, checking each tail's compound bookkeeping (and, under `debugVm` as with the kernel's
+ * `is_check_pages_enabled()`, every tail's bad-page conditions); clears an anon mapping; **resets any page type** (the sticky rule of
  * series 2, `2dfcd1608f3a`; with `stickyPageTypes: false` a typed page is a bad page, as before
  * v6.17); checks PAGE_FLAGS_CHECK_AT_FREE and the other "bad page" conditions (the model always
  * checks, like a CONFIG_DEBUG_VM kernel); clears the flag bits. Returns false if the block must not
@@ -100,20 +101,25 @@ export function free_pages_prepare(m: Machine, pfn: number, order: number): bool
       mm.private[pfn + 1] = 0; // _nr_pages
     }
     const n = 1 << order;
+    const checkPages = m.debugVm; // is_check_pages_enabled(): on with CONFIG_DEBUG_VM
     for (let i = 1; i < n; i++) {
       const p = pfn + i;
       if (compound) bad += free_tail_page_prepare(m, pfn, p);
-      const why = page_bad_reason(m, p, PAGE_FLAGS_CHECK_AT_FREE);
-      if (why !== null) {
-        bad_page(m, p, why);
-        bad++;
-        continue;
+      if (checkPages) {
+        const why = page_bad_reason(m, p, PAGE_FLAGS_CHECK_AT_FREE);
+        if (why !== null) {
+          bad_page(m, p, why);
+          bad++;
+          continue;
+        }
       }
       mm.flags[p]! &= ~PAGE_FLAGS_CHECK_AT_PREP;
     }
   }
   if ((mm.mapping[pfn]! & 1) !== 0) mm.mapping[pfn] = 0; // folio_test_anon: folio->mapping = NULL
   if (m.stickyPageTypes && mm.mapcount[pfn]! < -16777216) mm.mapcount[pfn] = PAGE_TYPE_NONE;
+  // The head is always checked (the kernel checks it only with is_check_pages_enabled()): it is
+  // cheap, and a bad head is the mistake a model user most needs to see.
   const why = page_bad_reason(m, pfn, PAGE_FLAGS_CHECK_AT_FREE);
   if (why !== null) {
     bad_page(m, pfn, why);
@@ -234,8 +240,16 @@ export function rmqueue(m: Machine, zone: Zone, order: number, allocFlags: numbe
   return pfn;
 }
 
-/** Zones to try for node `nid`, best first: the node's own from high to low, then other nodes' (`ZONELIST_FALLBACK`). */
+/**
+ * Zones to try for node `nid`, best first: the node's own from high to low, then other nodes'
+ * (`ZONELIST_FALLBACK`; `__GFP_THISNODE` uses `ZONELIST_NOFALLBACK`). Built once per machine and key.
+ */
 function zonelist(m: Machine, nid: number, highest: number, thisNode: boolean): Zone[] {
+  const key = (nid * MAX_NR_ZONES + highest) * 2 + (thisNode ? 1 : 0);
+  return (m.zonelists[key] ??= buildZonelist(m, nid, highest, thisNode));
+}
+
+function buildZonelist(m: Machine, nid: number, highest: number, thisNode: boolean): Zone[] {
   const out: Zone[] = [];
   const n = m.nodes.length;
   for (let k = 0; k < (thisNode ? 1 : n); k++) {
@@ -255,7 +269,9 @@ function zonelist(m: Machine, nid: number, highest: number, thisNode: boolean): 
 export function get_page_from_freelist(m: Machine, gfp: number, order: number, allocFlags: number, nid: number): number {
   const highest = gfp_zone(gfp);
   const mt = gfp_migratetype(gfp);
-  for (const zone of zonelist(m, nid, highest, (gfp & GFP.__GFP_THISNODE) !== 0)) {
+  const zones = zonelist(m, nid, highest, (gfp & GFP.__GFP_THISNODE) !== 0);
+  for (let i = 0; i < zones.length; i++) {
+    const zone = zones[i]!;
     if ((allocFlags & ALLOC_NO_WATERMARKS) === 0 && !__zone_watermark_ok(zone, order, wmark_pages(zone, allocFlags), highest, allocFlags)) continue;
     const pfn = rmqueue(m, zone, order, allocFlags, mt);
     if (pfn < 0) continue;

@@ -27,7 +27,8 @@ function zeroOrCloseToOverflow(v: number): boolean {
 export function folio_get(m: Machine, folio: Folio): void {
   const rc = m.memmap.refcount;
   const v = rc[folio]!;
-  if (zeroOrCloseToOverflow(v) || (m.memmap.lru[folio]! & TAIL_BIT) !== 0 || folio >= rc.length) {
+  // A tail page's own count is 0 (§2.4), so the count test also catches a tail passed as a folio.
+  if (zeroOrCloseToOverflow(v)) {
     assertFolio(m, folio, 'folio_get');
     throw new MmError(EINVAL, `folio_get on a folio with refcount ${v}`, { pfn: folio, rule: '§2.2 folio_get needs a held reference' });
   }
@@ -55,7 +56,7 @@ export function folio_try_get(m: Machine, folio: Folio): boolean {
 export function folio_put(m: Machine, folio: Folio): void {
   const rc = m.memmap.refcount;
   const v = rc[folio]!;
-  if (!(v > 0) || (m.memmap.lru[folio]! & TAIL_BIT) !== 0) {
+  if (!(v > 0)) {
     assertFolio(m, folio, 'folio_put');
     assertReferenced(m, folio, 'folio_put');
   }

@@ -70,6 +70,8 @@ export class Machine {
   readonly lruAddBatch: LruAddBatch[];
   /** Hooks subsystems and plugins fill in (direct compaction, hugetlb isolation, …). */
   readonly hooks: MachineHooks = {};
+  /** `node_zonelists` cache, filled by the allocator on first use per (node, highest zone, THISNODE). */
+  readonly zonelists: Zone[][] = [];
   /** Invariant checks added by plugins. */
   readonly invariantChecks: InvariantCheck[] = [];
   private deferChecks = 0;
