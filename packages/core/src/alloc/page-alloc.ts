@@ -62,6 +62,8 @@ function free_tail_page_prepare(m: Machine, head: number, pfn: number): number {
     mm.index[pfn] = 0;
   } else if (idx === 2) {
     if (mm.lruPrev[pfn] !== 0 || mm.mapping[pfn] !== 0) reason = 'on deferred list';
+  } else if (idx === 3) {
+    // CONFIG_HUGETLB_PAGE: hugetlb's _hugetlb_cgroup overlaps page 3's mapping (not TAIL_MAPPING).
   } else if (mm.mapping[pfn] !== TAIL_MAPPING) {
     reason = 'corrupted mapping in tail page';
   }
@@ -79,8 +81,9 @@ function free_tail_page_prepare(m: Machine, head: number, pfn: number): number {
 /**
  * `free_pages_prepare(page, order)` (`mm/page_alloc.c`): make a block ready for the free lists.
  * Traces `mm_page_free`; keeps hwpoisoned order-0 pages out of the allocator; tears a compound page
- * down, checking each tail's compound bookkeeping (and, under `debugVm` as with the kernel's
- * `is_check_pages_enabled()`, every tail's bad-page conditions); clears an anon mapping; **resets any page type** (the sticky rule of
+ * down (checking pages 1 and 2's large-folio fields always, and under `debugVm` — the kernel's
+ * `is_check_pages_enabled()` — every tail's compound head, poison and bad-page conditions); clears an
+ * anon mapping; **resets any page type** (the sticky rule of
  * series 2, `2dfcd1608f3a`; with `stickyPageTypes: false` a typed page is a bad page, as before
  * v6.17); checks PAGE_FLAGS_CHECK_AT_FREE and the other "bad page" conditions (the model always
  * checks, like a CONFIG_DEBUG_VM kernel); clears the flag bits. Returns false if the block must not
@@ -102,10 +105,17 @@ export function free_pages_prepare(m: Machine, pfn: number, order: number): bool
     }
     const n = 1 << order;
     const checkPages = m.debugVm; // is_check_pages_enabled(): on with CONFIG_DEBUG_VM
+    if (compound && !checkPages) {
+      // Fast path of free_tail_page_prepare: pages 1 and 2 are checked, the other tails untied as a range.
+      bad += free_tail_page_prepare(m, pfn, pfn + 1);
+      if (n > 2) bad += free_tail_page_prepare(m, pfn, pfn + 2);
+      mm.mapping.fill(0, pfn + 3, pfn + n);
+      mm.lru.fill(0, pfn + 3, pfn + n);
+    }
     for (let i = 1; i < n; i++) {
       const p = pfn + i;
-      if (compound) bad += free_tail_page_prepare(m, pfn, p);
       if (checkPages) {
+        if (compound) bad += free_tail_page_prepare(m, pfn, p);
         const why = page_bad_reason(m, p, PAGE_FLAGS_CHECK_AT_FREE);
         if (why !== null) {
           bad_page(m, p, why);

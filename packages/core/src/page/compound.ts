@@ -128,15 +128,12 @@ export function prep_compound_head(m: Machine, head: Pfn, order: number): void {
  */
 export function prep_compound_page(m: Machine, head: Pfn, order: number): void {
   const n = 1 << order;
-  m.memmap.flags[head]! |= HEAD;
-  const ptr = pfn_ptr(head) | TAIL_BIT;
-  const { lru, mapping, private: priv } = m.memmap;
-  for (let i = 1; i < n; i++) {
-    const p = head + i;
-    mapping[p] = TAIL_MAPPING;
-    lru[p] = ptr;
-    priv[p] = 0;
-  }
+  const mm = m.memmap;
+  mm.flags[head]! |= HEAD;
+  // Every tail gets the same three words (prep_compound_tail): filled as ranges, not page by page.
+  mm.mapping.fill(TAIL_MAPPING, head + 1, head + n);
+  mm.lru.fill(pfn_ptr(head) | TAIL_BIT, head + 1, head + n);
+  mm.private.fill(0, head + 1, head + n);
   prep_compound_head(m, head, order);
 }
 
