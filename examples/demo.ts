@@ -20,7 +20,7 @@ import {
   __alloc_pages,
   __folio_set_swapbacked,
   __free_pages,
-  buddyinfo,
+  frag_show,
   createMachine,
   drain_all_pages,
   folio_add_lru,
@@ -46,7 +46,7 @@ for (const z of m.zones) {
 }
 console.log(`vm.min_free_kbytes = ${m.minFreeKbytes}`);
 console.log('/proc/buddyinfo:');
-process.stdout.write(buddyinfo(m));
+process.stdout.write(frag_show(m));
 const eventsAtBoot = m.vmEvents.slice();
 
 console.log('\n== trace (kmem tracepoints, as /sys/kernel/tracing/trace prints them) ==');
@@ -122,7 +122,7 @@ drain_all_pages(m, null);
 await tick();
 console.log('\n== after ==');
 console.log('/proc/buddyinfo:');
-process.stdout.write(buddyinfo(m));
+process.stdout.write(frag_show(m));
 console.log('/proc/vmstat counters that moved:');
 VM_EVENT_ITEMS.forEach((name, i) => {
   const d = m.vmEvents[i]! - eventsAtBoot[i]!;

@@ -57,5 +57,63 @@ export { free_area_init, memmap_init, memmap_init_reserved_pages, memblock_free_
 
 export * from './trace/events.js';
 export * from './trace/vmstat.js';
-export { buddyinfo } from './trace/buddyinfo.js';
+export { frag_show } from './trace/frag-show.js';
 export { ProcfsContributor } from './machine/procfs-contributor.js';
+
+export * from './migrate/step-result.js';
+export * from './migrate/list-head.js';
+export * from './migrate/migrate-folio.js';
+export * from './migrate/migrate-folio-steps.js';
+export * from './migrate/migrate-pages.js';
+export * from './migrate/putback.js';
+export * from './migrate/migration-target.js';
+export * from './migrate/steps.js';
+export { MigrationInvariants } from './migrate/migrate-invariants.js';
+export { migrationCoreInit } from './migrate/migration-init.js';
+export * from './mapping/address-space.js';
+export * from './mapping/anon-vma.js';
+export * from './mapping/rmap.js';
+export * from './mapping/filemap.js';
+export * from './mapping/folio-private.js';
+export * from './mapping/swap-cache.js';
+export * from './mapping/migration-entry.js';
+export { MappingTable } from './mapping/mapping-table.js';
+export * from './compaction/compact-result.js';
+export * from './compaction/compact-control.js';
+export * from './compaction/fragmentation.js';
+export * from './compaction/skip-hints.js';
+export * from './compaction/free-scanner.js';
+export * from './compaction/migrate-scanner.js';
+export * from './compaction/compact-zone.js';
+export * from './compaction/compact-memory.js';
+export * from './compaction/direct-compact.js';
+export * from './isolation/page-isolation.js';
+export * from './hotplug/memory-notify.js';
+export * from './hotplug/memory-hotplug.js';
+
+export { break_down_buddy_pages, take_page_off_buddy, takeBlockOffBuddy, freeBlockContaining } from './alloc/take-page-off-buddy.js';
+export {
+  ReplayableOperations,
+  defineReplayableOperation,
+  replayableOperations,
+  type JsonValue,
+  type ReplayableOperation,
+  type ReplayArgKind,
+  type ReplayArgSpec,
+  type ReplayArgType,
+  type ReplayArgTypes,
+} from './record/replayable-operation.js';
+export { CORE_REPLAYABLE_OPERATIONS, setCpu, type CoreOps } from './record/core-operations.js';
+export {
+  TRACE_VERSION,
+  machineConfigJson,
+  traceHeader,
+  formatTraceLine,
+  isTraceHeader,
+  parseTraceHeader,
+  type JsonMachineConfig,
+  type TraceHeader,
+  type TraceLine,
+} from './record/trace-format.js';
+export { recordOperations, type RecordedOps, type RecordOptions, type TraceSink } from './record/record-operations.js';
+export { replayTrace, TraceReplayer, TraceReplayError, type ReplayOptions, type ReplayResult } from './record/replay-trace.js';

@@ -17,7 +17,7 @@ import {
   __free_pages,
   alloc_pages,
   asPfn,
-  buddyinfo,
+  frag_show,
   captureMachineState,
   createMachine,
   diffMachineState,
@@ -41,7 +41,7 @@ describe('boot (memblock_free_all)', () => {
     expect(m.zones[0]!.managed_pages).toBe(3840);
     expect(m.zones[1]!.managed_pages).toBe(258048);
     expect(freePages(m)).toBe(3840 + 258048);
-    expect(buddyinfo(m)).toBe(
+    expect(frag_show(m)).toBe(
       'Node 0, zone      DMA      0      0      0      0      0      0      0      0      1      1      3 \n' +
         'Node 0, zone    DMA32      0      0      0      0      0      0      0      0      0      0    252 \n',
     );

@@ -50,18 +50,20 @@ export function calculate_min_free_kbytes(m: Machine): number {
 
 /**
  * `__setup_per_zone_wmarks()`: split `min_free_kbytes` over lowmem zones by managed pages; ZONE_MOVABLE
- * gets `clamp(managed / 1024, 32, 128)`; low = min + tmp, high = min + 2·tmp, promo = min + 3·tmp with
- * tmp = max(min / 4, managed · watermark_scale_factor / 10000).
+ * gets `clamp(managed / 1024, 32, 128)` instead; low = min + tmp, high = min + 2·tmp, promo = min + 3·tmp
+ * with tmp = max(share / 4, managed · watermark_scale_factor / 10000), where share is the zone's
+ * proportional part of min_free_kbytes (also for ZONE_MOVABLE).
  */
 export function setup_per_zone_wmarks(m: Machine): void {
   const pagesMin = m.minFreeKbytes >> 2;
   const buddyZones = m.zones.filter((z) => z.zid !== ZONE.DEVICE);
   const lowmemPages = buddyZones.filter((z) => z.zid !== ZONE.MOVABLE).reduce((s, z) => s + z.managed_pages, 0);
   for (const z of buddyZones) {
-    let min: number;
-    if (z.zid === ZONE.MOVABLE) min = Math.min(128, Math.max(32, Math.floor(z.managed_pages / 1024)));
-    else min = lowmemPages ? Math.floor((pagesMin * z.managed_pages) / lowmemPages) : 0;
-    const tmp = Math.max(min >> 2, Math.floor((z.managed_pages * WATERMARK_SCALE_FACTOR) / 10000));
+    // Each zone's proportional share of min_free_kbytes (computed for ZONE_MOVABLE too, though it
+    // gets a small fixed minimum instead); the kswapd gaps derive from the share.
+    const share = lowmemPages ? Math.floor((pagesMin * z.managed_pages) / lowmemPages) : 0;
+    const min = z.zid === ZONE.MOVABLE ? Math.min(128, Math.max(32, Math.floor(z.managed_pages / 1024))) : share;
+    const tmp = Math.max(share >> 2, Math.floor((z.managed_pages * WATERMARK_SCALE_FACTOR) / 10000));
     z.watermark[WMARK_MIN] = min;
     z.watermark[WMARK_LOW] = min + tmp;
     z.watermark[WMARK_HIGH] = min + tmp * 2;

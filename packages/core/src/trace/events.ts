@@ -66,6 +66,89 @@ export interface FolioFreedEvent {
   readonly strategy: string;
 }
 
+/** `migrate:mm_migrate_pages_start` (`include/trace/events/migrate.h`). */
+export interface MmMigratePagesStartEvent {
+  /** The `migrate_mode` (`MIGRATE_MODE.*`). */
+  readonly mode: number;
+  /** The `migrate_reason` (`MR.*`). */
+  readonly reason: number;
+}
+
+/**
+ * `migrate:mm_migrate_pages`: the outcome of one `migrate_pages()` call, in base pages except the THP
+ * and split counts (the kernel's field names).
+ */
+export interface MmMigratePagesEvent {
+  /** Base pages migrated. */
+  readonly succeeded: number;
+  /** Base pages that failed (untried folios are not counted). */
+  readonly failed: number;
+  /** THPs migrated. */
+  readonly thp_succeeded: number;
+  /** THPs that failed. */
+  readonly thp_failed: number;
+  /** THPs split before migrating. */
+  readonly thp_split: number;
+  /** Large folios split before migrating. */
+  readonly large_folio_split: number;
+  /** The `migrate_mode` (`MIGRATE_MODE.*`). */
+  readonly mode: number;
+  /** The `migrate_reason` (`MR.*`). */
+  readonly reason: number;
+}
+
+/** `compaction:mm_compaction_begin` / the start fields of `mm_compaction_end`. */
+export interface MmCompactionBeginEvent {
+  /** First PFN of the zone. */
+  readonly zone_start: number;
+  /** Where the migration scanner starts (or ended). */
+  readonly migrate_pfn: number;
+  /** Where the free scanner starts (or ended). */
+  readonly free_pfn: number;
+  /** One past the zone's last PFN. */
+  readonly zone_end: number;
+  /** True unless the compaction is MIGRATE_ASYNC. */
+  readonly sync: boolean;
+}
+
+/** `compaction:mm_compaction_end`: as begin, plus the `compact_result`. */
+export interface MmCompactionEndEvent extends MmCompactionBeginEvent {
+  /** The `compact_result` (`COMPACT.*`). */
+  readonly status: number;
+}
+
+/** `compaction:mm_compaction_isolate_migratepages` / `mm_compaction_isolate_freepages`. */
+export interface MmCompactionIsolateEvent {
+  /** First PFN scanned. */
+  readonly start_pfn: number;
+  /** Where the scan stopped. */
+  readonly end_pfn: number;
+  /** PFNs scanned. */
+  readonly nr_scanned: number;
+  /** Pages isolated. */
+  readonly nr_taken: number;
+}
+
+/** `compaction:mm_compaction_migratepages`: folios handed to `migrate_pages` and how many failed. */
+export interface MmCompactionMigratepagesEvent {
+  /** Folios handed to `migrate_pages`. */
+  readonly nr_migratepages: number;
+  /** Folios that were not migrated. */
+  readonly nr_failed: number;
+}
+
+/** `compaction:mm_compaction_suitable` / `mm_compaction_finished` / `mm_compaction_deferred`. */
+export interface MmCompactionZoneEvent {
+  /** Node id. */
+  readonly nid: number;
+  /** Zone name. */
+  readonly zone: string;
+  /** The requested order (-1: `compact_memory`). */
+  readonly order: number;
+  /** The `compact_result`. */
+  readonly ret: number;
+}
+
 /**
  * The event map of a machine's tracepoints. Owner packages add their own events by declaration
  * merging, e.g. `declare module '@mm/core' { interface MmEvents { ... } }`.
@@ -82,6 +165,16 @@ export interface MmEvents {
   page_ref_freeze: (e: PageRefEvent) => void;
   page_ref_unfreeze: (e: PageRefEvent) => void;
   folio_freed: (e: FolioFreedEvent) => void;
+  mm_migrate_pages_start: (e: MmMigratePagesStartEvent) => void;
+  mm_migrate_pages: (e: MmMigratePagesEvent) => void;
+  mm_compaction_begin: (e: MmCompactionBeginEvent) => void;
+  mm_compaction_end: (e: MmCompactionEndEvent) => void;
+  mm_compaction_isolate_migratepages: (e: MmCompactionIsolateEvent) => void;
+  mm_compaction_isolate_freepages: (e: MmCompactionIsolateEvent) => void;
+  mm_compaction_migratepages: (e: MmCompactionMigratepagesEvent) => void;
+  mm_compaction_suitable: (e: MmCompactionZoneEvent) => void;
+  mm_compaction_finished: (e: MmCompactionZoneEvent) => void;
+  mm_compaction_deferred: (e: MmCompactionZoneEvent) => void;
 }
 
 /**
