@@ -6,7 +6,7 @@ import type { Machine } from '../machine/machine.js';
 import { LRU, NR_LRU_LISTS } from '../machine/pglist-data.js';
 import { PAGE_FLAGS_CHECK_AT_PREP, PG } from '../page/page-flags.js';
 import { PGTY } from '../page/page-type.js';
-import { FOLIO_OWNER_OPS, PTR_TAG_MASK, TAIL_BIT, ptr_id, ptr_pfn } from '../page/word.js';
+import { FOLIO_OWNER_OPS, PTR_TAG_MASK, TAIL_BIT } from '../page/word.js';
 import { NR_NODE, NR_ZONE } from '../trace/vmstat.js';
 import { MAX_PAGE_ORDER, NR_PAGE_ORDERS, pageblock_order } from '../types.js';
 
@@ -22,6 +22,17 @@ import { MAX_PAGE_ORDER, NR_PAGE_ORDERS, pageblock_order } from '../types.js';
 const TYPED_LIMIT = 0xff000000 | 0;
 const KNOWN_TYPES = new Set<number>(Object.values(PGTY));
 const BUDDY = (PGTY.buddy << 24) | 0;
+// Module-local copies of imported constants: the per-page loops below run over the whole memmap, and
+// some transpilers (vitest's) turn every use of an imported binding into a property read.
+const TAIL = TAIL_BIT;
+const TAG_MASK = PTR_TAG_MASK;
+const OWNER_TAG = FOLIO_OWNER_OPS;
+const PREP_FLAGS = PAGE_FLAGS_CHECK_AT_PREP & ~(1 << PG.reported);
+const HEAD_FLAG = 1 << PG.head;
+const MOVABLE_OPS_FLAG = 1 << PG.movable_ops;
+const ISOLATED_FLAG = 1 << PG.movable_ops_isolated;
+const T_OFFLINE = PGTY.offline;
+const T_ZSMALLOC = PGTY.zsmalloc;
 
 /** Run every core invariant check on `m`; throws `VmBugError` on the first violation. */
 export function check_invariants(m: Machine): void {
@@ -57,8 +68,8 @@ function checkFreeLists(m: Machine): Uint8Array {
             where[q] = i === 0 ? 1 : 2;
             if (mm.refcount[q] !== 0) m.vmBug('§3.2 free refcount', 'free page with nonzero refcount', q);
             if (i > 0 && mm.mapcount[q] !== -1) m.vmBug('§3.2 buddy head', 'page inside a free block has a type or mapcount', q);
-            if ((mm.lru[q]! & TAIL_BIT) !== 0) m.vmBug('§3.2 free tail', 'free page is a tail page', q);
-            if ((mm.flags[q]! & PAGE_FLAGS_CHECK_AT_PREP & ~(1 << PG.reported)) !== 0) m.vmBug('§3.5 free flags', 'free page has flags set', q);
+            if ((mm.lru[q]! & TAIL) !== 0) m.vmBug('§3.2 free tail', 'free page is a tail page', q);
+            if ((mm.flags[q]! & PREP_FLAGS) !== 0) m.vmBug('§3.5 free flags', 'free page has flags set', q);
           }
           if (mt !== MIGRATE_ISOLATE) free += 1 << order;
           if (mt === MIGRATE_CMA) cma += 1 << order;
@@ -108,39 +119,39 @@ function checkMerged(m: Machine, p: number, order: number): void {
 
 /** §1 and §2: per-page rules. */
 function checkPages(m: Machine, where: Uint8Array): void {
-  const mm = m.memmap;
-  const n = mm.flags.length;
-  const head = 1 << PG.head;
+  const { flags, lru, mapcount, mapping, refcount } = m.memmap;
+  const n = flags.length;
+  const strategy = m.strategy;
   for (let p = 0; p < n; p++) {
-    const top = mm.flags[p]! >>> 24;
-    if (top === 0xff) continue;
-    const w = mm.lru[p]!;
-    const v = mm.mapcount[p]!;
-    if ((w & TAIL_BIT) !== 0) {
-      const h = ptr_pfn(w);
-      if (h >= n || (mm.flags[h]! & head) === 0) m.vmBug('§1.1 tail', 'tail page whose head lacks PG_head', p);
-      const order = mm.flags[h + 1]! & 0xff;
+    const f = flags[p]!;
+    if (f >>> 24 === 0xff) continue;
+    const w = lru[p]!;
+    const v = mapcount[p]!;
+    if ((w & TAIL) !== 0) {
+      const h = (w >>> 2) - 1;
+      if (h >= n || (flags[h]! & HEAD_FLAG) === 0) m.vmBug('§1.1 tail', 'tail page whose head lacks PG_head', p);
+      const order = flags[h + 1]! & 0xff;
       if (order < 1 || p - h >= 1 << order || p <= h) m.vmBug('§1.1 tail', `tail outside its head's order-${order} folio`, p);
       if (v < TYPED_LIMIT) m.vmBug('§1.2 tail type', 'tail page carries a page type', p);
-      if (mm.refcount[p] !== 0) m.vmBug('§2.4 tail refcount', 'tail page with its own refcount', p);
+      if (refcount[p] !== 0) m.vmBug('§2.4 tail refcount', 'tail page with its own refcount', p);
       continue;
     }
-    if (v < TYPED_LIMIT && !KNOWN_TYPES.has(v >>> 24) && !m.experimentalMovableOpsTypes.includes(v >>> 24)) {
-      m.vmBug('§1.2 page_type', `unknown page type 0x${(v >>> 24).toString(16)}`, p);
-    }
-    if (v === BUDDY && where[p] !== 1) m.vmBug('§3.1 one place', 'PageBuddy page on no free list', p);
-    if ((mm.mapping[p]! & 3) === 2) m.vmBug('§1.5 mapping', 'mapping low bits == 2 (removed PAGE_MAPPING_MOVABLE)', p);
-    if ((mm.flags[p]! & head) !== 0 && (mm.flags[p + 1]! & 0xff) === 0) m.vmBug('§1.1 head', 'PG_head with order 0', p);
-    if (mm.refcount[p]! < 0) m.vmBug('§2 refcount', 'negative refcount', p);
-    if ((w & PTR_TAG_MASK) === FOLIO_OWNER_OPS) {
-      if (m.strategy !== 'owner-ops') m.vmBug('§2.5 owner ops', 'owner-ops tag under the mainline strategy', p);
-      if (m.ownerOps.get(ptr_id(w)) === undefined) m.vmBug('§2.5 owner ops', 'owner-ops word names no installed ops', p);
-    }
-    if (v < TYPED_LIMIT && (v >>> 24 === PGTY.offline || v >>> 24 === PGTY.zsmalloc)) {
-      const f = mm.flags[p]!;
-      if ((f & (1 << PG.movable_ops_isolated)) !== 0 && (f & (1 << PG.movable_ops)) === 0) {
+    if (v < TYPED_LIMIT) {
+      const t = v >>> 24;
+      if (v === BUDDY) {
+        if (where[p] !== 1) m.vmBug('§3.1 one place', 'PageBuddy page on no free list', p);
+      } else if (!KNOWN_TYPES.has(t) && !m.experimentalMovableOpsTypes.includes(t)) {
+        m.vmBug('§1.2 page_type', `unknown page type 0x${t.toString(16)}`, p);
+      } else if ((t === T_OFFLINE || t === T_ZSMALLOC) && (f & ISOLATED_FLAG) !== 0 && (f & MOVABLE_OPS_FLAG) === 0) {
         m.vmBug('§1.4 movable_ops', 'PG_movable_ops_isolated without PG_movable_ops', p);
       }
+    }
+    if ((mapping[p]! & 3) === 2) m.vmBug('§1.5 mapping', 'mapping low bits == 2 (removed PAGE_MAPPING_MOVABLE)', p);
+    if ((f & HEAD_FLAG) !== 0 && (flags[p + 1]! & 0xff) === 0) m.vmBug('§1.1 head', 'PG_head with order 0', p);
+    if (refcount[p]! < 0) m.vmBug('§2 refcount', 'negative refcount', p);
+    if ((w & TAG_MASK) === OWNER_TAG) {
+      if (strategy !== 'owner-ops') m.vmBug('§2.5 owner ops', 'owner-ops tag under the mainline strategy', p);
+      if (m.ownerOps.get(w >>> 2) === undefined) m.vmBug('§2.5 owner ops', 'owner-ops word names no installed ops', p);
     }
   }
 }
