@@ -1,0 +1,113 @@
+import { PAGE_SHIFT, PAGE_SIZE } from '@mm/core';
+
+const CHUNK_SHIFT = 8;
+const CHUNK_PAGES = 1 << CHUNK_SHIFT;
+const CHUNK_MASK = CHUNK_PAGES - 1;
+
+/**
+ * The bytes of the pages zsmalloc owns: what `kmap_local_zpdesc` would map. The memmap says who owns
+ * a page; this store holds what is written in it, so that objects, their headers and the in-page free
+ * list are real bytes that move when a page is migrated or an object is compacted. A page gets a
+ * 4 KiB slot when zsmalloc allocates it (or when migration makes it a zspage page) and gives it up
+ * when zsmalloc lets go of it. Slots live in 1 MiB chunks; `u8`/`u32` are views of a chunk and
+ * `base(pfn)` the byte offset of the page in it.
+ */
+export class PageContents {
+  /** Slot of each PFN, -1 when the page has none. */
+  private slotOf: Int32Array;
+  /** Byte views of the chunks. */
+  readonly u8: Uint8Array[] = [];
+  /** 32-bit views of the same chunks (little-endian words, as on x86-64). */
+  readonly u32: Uint32Array[] = [];
+  private freeSlots = new Int32Array(64);
+  private nFree = 0;
+  private top = 0;
+
+  /** A store for a machine of `nrPages` PFNs. */
+  constructor(nrPages: number) {
+    this.slotOf = new Int32Array(nrPages).fill(-1);
+  }
+
+  /** Pages that have contents. */
+  get count(): number {
+    return this.top - this.nFree;
+  }
+
+  /** True if `pfn` has contents. */
+  has(pfn: number): boolean {
+    return pfn < this.slotOf.length && this.slotOf[pfn]! >= 0;
+  }
+
+  /**
+   * Give `pfn` 4 KiB of contents. They are not cleared: like a page from the allocator without
+   * `__GFP_ZERO`, they hold whatever the slot held last (deterministically).
+   */
+  attach(pfn: number): void {
+    if (pfn >= this.slotOf.length) {
+      const s = new Int32Array(Math.max(pfn + 1, this.slotOf.length * 2)).fill(-1);
+      s.set(this.slotOf);
+      this.slotOf = s;
+    }
+    let slot: number;
+    if (this.nFree > 0) slot = this.freeSlots[--this.nFree]!;
+    else {
+      slot = this.top++;
+      if ((slot & CHUNK_MASK) === 0) {
+        const buf = new ArrayBuffer(CHUNK_PAGES * PAGE_SIZE);
+        this.u8.push(new Uint8Array(buf));
+        this.u32.push(new Uint32Array(buf));
+      }
+    }
+    this.slotOf[pfn] = slot;
+  }
+
+  /** Drop `pfn`'s contents. */
+  detach(pfn: number): void {
+    const slot = this.slotOf[pfn]!;
+    this.slotOf[pfn] = -1;
+    if (this.nFree === this.freeSlots.length) {
+      const f = new Int32Array(this.freeSlots.length * 2);
+      f.set(this.freeSlots);
+      this.freeSlots = f;
+    }
+    this.freeSlots[this.nFree++] = slot;
+  }
+
+  /** Index into {@link u8}/{@link u32} of `pfn`'s chunk. */
+  chunk(pfn: number): number {
+    return this.slotOf[pfn]! >>> CHUNK_SHIFT;
+  }
+
+  /** Byte offset of `pfn`'s contents within its chunk. */
+  base(pfn: number): number {
+    return (this.slotOf[pfn]! & CHUNK_MASK) << PAGE_SHIFT;
+  }
+
+  /** `copy_page(dst, src)`: copy all 4 KiB of `src` into `dst`. */
+  copyPage(dst: number, src: number): void {
+    const sb = this.base(src);
+    this.u8[this.chunk(dst)]!.set(this.u8[this.chunk(src)]!.subarray(sb, sb + PAGE_SIZE), this.base(dst));
+  }
+
+  /** `memcpy` of `n` bytes between two pages' contents. */
+  copy(dst: number, dstOff: number, src: number, srcOff: number, n: number): void {
+    const sb = this.base(src) + srcOff;
+    this.u8[this.chunk(dst)]!.set(this.u8[this.chunk(src)]!.subarray(sb, sb + n), this.base(dst) + dstOff);
+  }
+
+  /** Read the two 32-bit halves of the 64-bit word at byte `off` of `pfn` into `out` (low, high). */
+  readWord(pfn: number, off: number, out: Uint32Array): void {
+    const w = (this.base(pfn) + off) >>> 2;
+    const a = this.u32[this.chunk(pfn)]!;
+    out[0] = a[w]!;
+    out[1] = a[w + 1]!;
+  }
+
+  /** Write the 64-bit word `hi:lo` at byte `off` of `pfn`. */
+  writeWord(pfn: number, off: number, lo: number, hi: number): void {
+    const w = (this.base(pfn) + off) >>> 2;
+    const a = this.u32[this.chunk(pfn)]!;
+    a[w] = lo;
+    a[w + 1] = hi;
+  }
+}
