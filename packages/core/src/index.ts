@@ -23,6 +23,7 @@ export { Memmap, NO_ZONE_FLAGS, MAX_MEMMAP_PAGES } from './page/memmap.js';
 export * from './page/word.js';
 export * from './page/page-flags.js';
 export * from './page/page-type.js';
+export * from './page/page-helpers.js';
 export * from './page/compound.js';
 export * from './page/page-zone.js';
 
@@ -101,9 +102,10 @@ export {
   type ReplayArgKind,
   type ReplayArgSpec,
   type ReplayArgType,
+  type ReplayKindType,
   type ReplayArgTypes,
 } from './record/replayable-operation.js';
-export { CORE_REPLAYABLE_OPERATIONS, setCpu, type CoreOps } from './record/core-operations.js';
+export { CORE_REPLAYABLE_OPERATIONS, setCpu, type CoreOps, type CoreOperationFunctions, type OpMethod, type FolioFlagOpName } from './record/core-operations.js';
 export {
   TRACE_VERSION,
   machineConfigJson,
