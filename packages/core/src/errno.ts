@@ -10,6 +10,8 @@
 export const EPERM = 1;
 /** No such file or directory (balloon migration: "old page was deflated"). */
 export const ENOENT = 2;
+/** Interrupted system call (memory offlining given up, "signal backoff"). */
+export const EINTR = 4;
 /** No such device or address (memremap_pages on System RAM). */
 export const ENXIO = 6;
 /** Try again: a temporary failure the caller may retry. */
@@ -38,6 +40,7 @@ export const ENOTSUPP = 524;
 const NAMES: Readonly<Record<number, string>> = {
   [EPERM]: 'EPERM',
   [ENOENT]: 'ENOENT',
+  [EINTR]: 'EINTR',
   [ENXIO]: 'ENXIO',
   [EAGAIN]: 'EAGAIN',
   [ENOMEM]: 'ENOMEM',

@@ -69,8 +69,23 @@ export class Zone {
   readonly per_cpu_pageset: PerCpuPages[];
   /** `vm_stat[]`: counters indexed by `NR_ZONE.*`. */
   readonly vmstat = new Float64Array(ZONE_STAT_ITEMS.length);
-  /** Compaction: `compact_cached_migrate_pfn`, `compact_cached_free_pfn` and deferral state. */
-  readonly compact = { cached_migrate_pfn: 0, cached_free_pfn: 0, considered: 0, defer_shift: 0, order_failed: 0 };
+  /**
+   * Compaction state (`struct zone`, CONFIG_COMPACTION): `compact_cached_migrate_pfn[0]` (async; `[1]`
+   * sync is `cached_migrate_pfn_sync`), `compact_cached_free_pfn`, `compact_init_migrate_pfn`,
+   * `compact_init_free_pfn`, `compact_blockskip_flush` and the deferral state (`compact_considered`,
+   * `compact_defer_shift`, `compact_order_failed`).
+   */
+  readonly compact = {
+    cached_migrate_pfn: 0,
+    cached_migrate_pfn_sync: 0,
+    cached_free_pfn: 0,
+    init_migrate_pfn: 0,
+    init_free_pfn: 0,
+    blockskip_flush: false,
+    considered: 0,
+    defer_shift: 0,
+    order_failed: 0,
+  };
 
   /** An empty zone; the machine fills in its span and frees its pages at boot. */
   constructor(nid: number, zid: number, startPfn: number, spanned: number, nrCpus: number) {

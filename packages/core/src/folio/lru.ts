@@ -8,7 +8,8 @@ import { PG } from '../page/page-flags.js';
 import { list_add, list_del } from '../alloc/page-list.js';
 import { NR_NODE, NR_ZONE } from '../trace/vmstat.js';
 import type { Folio } from '../types.js';
-import { folio_put, folio_get, folios_put } from './folio-ref.js';
+import { folios_put_refs_free } from './folio-put.js';
+import { folio_put, folio_get } from './folio-ref.js';
 
 /**
  * LRU lists (`mm/swap.c`, `mm/vmscan.c`, `include/linux/mm_inline.h`): one lruvec per node, five
@@ -76,7 +77,9 @@ function folio_batch_move_lru(m: Machine, cpu: number): void {
   const folios = Array.from(batch.folios.subarray(0, n)) as Folio[];
   batch.count = 0;
   for (const f of folios) lru_add(m, f);
-  folios_put(m, folios);
+  // The batch holds one reference on each folio: drop them without re-validating the batch.
+  folios_put_refs_free(m, folios);
+  if (m.debugVm) m.checkInvariants('folio_batch_move_lru');
 }
 
 /**
@@ -89,7 +92,8 @@ export function folio_add_lru(m: Machine, folio: Folio): void {
   assertFolio(m, folio, 'folio_add_lru');
   assertReferenced(m, folio, 'folio_add_lru');
   const f = m.memmap.flags[folio]!;
-  if ((f & F_LRU) !== 0 || ((f & F_ACTIVE) !== 0 && (f & F_UNEVICTABLE) !== 0) || inLruAddBatch(m, folio)) {
+  // A folio waiting in an lru_add batch has the batch's reference besides the caller's: count first.
+  if ((f & F_LRU) !== 0 || ((f & F_ACTIVE) !== 0 && (f & F_UNEVICTABLE) !== 0) || (m.memmap.refcount[folio]! > 1 && inLruAddBatch(m, folio))) {
     throw new MmError(EINVAL, 'folio_add_lru: folio is already on an LRU (or active and unevictable)', {
       pfn: folio,
       rule: 'VM_BUG_ON_FOLIO(folio_test_lru(folio))',

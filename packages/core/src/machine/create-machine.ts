@@ -1,5 +1,6 @@
 import { container as rootContainer } from 'tsyringe';
 import { FolioOwnerOps } from '../folio/owner-ops.js';
+import { migrationCoreInit } from '../migrate/migration-init.js';
 import { MovableOperations, set_movable_ops } from '../migrate/movable-ops.js';
 import { mm_core_init } from './boot.js';
 import { resolveMachineConfig, type MachineConfig } from './config.js';
@@ -17,6 +18,7 @@ import { InvariantCheck } from './plugin.js';
 export function createMachine(config: MachineConfig = {}): Machine {
   const m = new Machine(resolveMachineConfig(config));
   mm_core_init(m);
+  migrationCoreInit(m);
   const c = (config.parentContainer ?? rootContainer).createChildContainer();
   m.container = c;
   c.registerInstance(Machine, m);

@@ -4,6 +4,7 @@ import { dump_page } from '../debug/dump-page.js';
 import { check_invariants } from '../debug/invariants.js';
 import { VmBugError } from '../debug/mm-error.js';
 import type { FreeDispatchStrategy } from '../folio/folio-put.js';
+import { MappingTable } from '../mapping/mapping-table.js';
 import { OwnerOpsTable, type FolioOwnerOps } from '../folio/owner-ops.js';
 import type { MovableOperations } from '../migrate/movable-ops.js';
 import { Memmap } from '../page/memmap.js';
@@ -72,6 +73,8 @@ export class Machine {
   readonly hooks: MachineHooks = {};
   /** `node_zonelists` cache, filled by the allocator on first use per (node, highest zone, THISNODE). */
   readonly zonelists: Zone[][] = [];
+  /** `address_space` / `anon_vma` objects named by `mapping` words, the swap cache, migration entries (mapping/). */
+  readonly mappings = new MappingTable();
   /** Invariant checks added by plugins. */
   readonly invariantChecks: InvariantCheck[] = [];
   private deferChecks = 0;

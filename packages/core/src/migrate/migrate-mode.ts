@@ -18,17 +18,33 @@ export const MIGRATE_MODE = {
 /** A `migrate_mode` value. */
 export type MigrateMode = (typeof MIGRATE_MODE)[keyof typeof MIGRATE_MODE];
 
+/**
+ * `MIGRATEPAGE_UNMAP` (`mm/migrate.c`): `migrate_folio_unmap` unmapped the folio and paired it with a
+ * destination; the move phase follows. (Success is 0: `MIGRATEPAGE_SUCCESS` was removed in 6.18.)
+ */
+export const MIGRATEPAGE_UNMAP = 1;
+
 /** `enum migrate_reason`, with the kernel's order. */
 export const MR = {
+  /** Compaction (`compact_zone`). */
   MR_COMPACTION: 0,
+  /** Soft-offlining a page with memory errors. */
   MR_MEMORY_FAILURE: 1,
+  /** Memory offlining (`offline_pages`). */
   MR_MEMORY_HOTPLUG: 2,
+  /** `migrate_pages(2)` / `move_pages(2)` and cpuset moves. */
   MR_SYSCALL: 3,
+  /** `mbind(2)` with MPOL_MF_MOVE. */
   MR_MEMPOLICY_MBIND: 4,
+  /** NUMA balancing. */
   MR_NUMA_MISPLACED: 5,
+  /** `alloc_contig_range` (CMA, gigantic pages). */
   MR_CONTIG_RANGE: 6,
+  /** Moving a page out of ZONE_MOVABLE/CMA before a long-term pin. */
   MR_LONGTERM_PIN: 7,
+  /** Demotion to a slower memory tier. */
   MR_DEMOTION: 8,
+  /** DAMON-driven migration. */
   MR_DAMON: 9,
 } as const;
 
@@ -45,3 +61,17 @@ export const ISOLATE = {
 
 /** An `isolate_mode_t` value. */
 export type IsolateMode = number;
+
+/** Names of the migrate reasons as `/sys/kernel/tracing` prints them (`MIGRATE_REASON` in `include/trace/events/migrate.h`). */
+export const MIGRATE_REASON_NAMES: readonly string[] = [
+  'compaction',
+  'memory_failure',
+  'memory_hotplug',
+  'syscall_or_cpuset',
+  'mempolicy_mbind',
+  'numa_misplaced',
+  'contig_range',
+  'longterm_pin',
+  'demotion',
+  'damon',
+];

@@ -8,6 +8,7 @@ import { PG } from '../page/page-flags.js';
 import { PGTY } from '../page/page-type.js';
 import type { Folio, Pfn } from '../types.js';
 import type { IsolateMode, MigrateMode } from './migrate-mode.js';
+import { STEP_BLOCKED, STEP_CONTINUE, STEP_DONE, type StepResult } from './step-result.js';
 
 /**
  * `struct movable_operations` (`include/linux/migrate.h`, v6.17): how the owner of a non-folio movable
@@ -109,36 +110,110 @@ export function page_has_movable_ops(m: Machine, page: Pfn): boolean {
   return v < TYPED_LIMIT && movable_ops_type_allowed(m, v >>> 24);
 }
 
+/** The state of one `isolate_movable_ops_page` call, for the step machine. */
+export class MovableOpsIsolation {
+  /** The page. */
+  page = -1 as Pfn;
+  /** `isolate_mode_t`. */
+  mode: IsolateMode = 0;
+  /** The folio we hold a reference on (`folio_get_nontail_page`), or null. */
+  folio: Folio | null = null;
+  /** Current step. */
+  step = 0;
+  /** The result once done. */
+  isolated = false;
+  /** True if the run may wait (never: isolation only trylocks). */
+  canBlock = false;
+
+  /** Prepare for isolating `page`. */
+  reset(page: Pfn, mode: IsolateMode): this {
+    this.page = page;
+    this.mode = mode;
+    this.folio = null;
+    this.step = I_GET;
+    this.isolated = false;
+    return this;
+  }
+}
+
+const I_GET = 0;
+const I_CHECK = 1;
+const I_TRYLOCK = 2;
+const I_ISOLATE = 3;
+const I_UNLOCK_FAIL = 4;
+const I_PUT_FAIL = 5;
+
+/** Labels of the `isolate_movable_ops_page` steps, as the stepped API yields them. */
+export const ISOLATE_MOVABLE_OPS_STEP_LABELS: readonly string[] = [
+  'isolate_movable_ops_page: folio_get_nontail_page',
+  'isolate_movable_ops_page: page_has_movable_ops?',
+  'isolate_movable_ops_page: folio_trylock',
+  'isolate_movable_ops_page: mops->isolate_page, SetPageMovableOpsIsolated, folio_unlock',
+  'isolate_movable_ops_page: folio_unlock (failed)',
+  'isolate_movable_ops_page: folio_put (failed)',
+];
+
+/**
+ * One step of `isolate_movable_ops_page(page, mode)` (`mm/migrate.c`, v6.17), with the kernel's
+ * steps and exits: (1) a speculative reference, failing if the page is being freed; (2)
+ * `page_has_movable_ops`, checked before locking (owners set flags non-atomically on fresh pages, and
+ * the sticky page type keeps it true until the page is freed); (3) `folio_trylock`; (4) already
+ * isolated → fail; the table for its type (missing → fail); the owner's `isolate_page`; set
+ * PG_movable_ops_isolated, unlock, keep the reference. Failures unlock and drop the reference, which
+ * may free the page.
+ */
+export function isolate_movable_ops_page_step(m: Machine, st: MovableOpsIsolation): StepResult {
+  switch (st.step) {
+    case I_GET: {
+      st.folio = folio_get_nontail_page(m, st.page);
+      if (st.folio === null) return STEP_DONE;
+      st.step = I_CHECK;
+      return STEP_CONTINUE;
+    }
+    case I_CHECK:
+      st.step = page_has_movable_ops(m, st.page) ? I_TRYLOCK : I_PUT_FAIL;
+      return STEP_CONTINUE;
+    case I_TRYLOCK:
+      st.step = folio_trylock(m, st.folio!) ? I_ISOLATE : I_PUT_FAIL;
+      return STEP_CONTINUE;
+    case I_ISOLATE: {
+      const mops = PageMovableOpsIsolated(m, st.page) ? null : page_movable_ops(m, st.page);
+      if (mops === null || !mops.isolate_page(st.page, st.mode)) {
+        st.step = I_UNLOCK_FAIL;
+        return STEP_CONTINUE;
+      }
+      m.memmap.flags[st.page]! |= ISOLATED;
+      folio_unlock(m, st.folio!);
+      st.isolated = true;
+      return STEP_DONE;
+    }
+    case I_UNLOCK_FAIL:
+      folio_unlock(m, st.folio!);
+      st.step = I_PUT_FAIL;
+      return STEP_CONTINUE;
+    case I_PUT_FAIL:
+      folio_put(m, st.folio!);
+      st.folio = null;
+      return STEP_DONE;
+  }
+  throw new Error(`isolate_movable_ops_page: bad step ${st.step}`);
+}
+
 /**
  * `isolate_movable_ops_page(page, mode)` (`mm/migrate.c`, v6.17): isolate a movable_ops page for
- * migration. Steps and exits as in the kernel: (1) a speculative reference, failing if the page is
- * being freed; (2) `page_has_movable_ops`, checked before locking; (3) `folio_trylock`; (4) already
- * isolated → fail; (5) the table for its type (missing → fail); (6) the owner's `isolate_page`;
- * (7) set PG_movable_ops_isolated, unlock, keep the reference. Every failure unlocks and drops the
- * reference, which may free the page. Returns true if the page is now isolated.
+ * migration (see {@link isolate_movable_ops_page_step} for the steps). Returns true if the page is now
+ * isolated: PG_movable_ops_isolated set and one extra reference held for the isolator.
  */
 export function isolate_movable_ops_page(m: Machine, page: Pfn, mode: IsolateMode): boolean {
   assertValidPfn(m, page, 'isolate_movable_ops_page');
-  const folio = folio_get_nontail_page(m, page);
-  if (folio === null) return false;
-  if (!page_has_movable_ops(m, page)) return putAndFail(m, folio, false);
-  if (!folio_trylock(m, folio)) return putAndFail(m, folio, false);
-  if (PageMovableOpsIsolated(m, page)) return putAndFail(m, folio, true);
-  const mops = page_movable_ops(m, page);
-  if (mops === null || !mops.isolate_page(page, mode)) return putAndFail(m, folio, true);
-  m.memmap.flags[page]! |= ISOLATED;
-  folio_unlock(m, folio);
+  const st = new MovableOpsIsolation().reset(page, mode);
+  while (isolate_movable_ops_page_step(m, st) !== STEP_DONE);
   if (m.debugVm) m.checkInvariants('isolate_movable_ops_page');
-  return true;
+  return st.isolated;
 }
 
-function putAndFail(m: Machine, folio: Folio, locked: boolean): false {
-  if (locked) folio_unlock(m, folio);
-  folio_put(m, folio);
-  return false;
-}
-
-function assertIsolated(m: Machine, page: Pfn, fn: string): void {
+/** Throw `MmError(EINVAL)` unless `page` is a movable_ops page isolated by `isolate_movable_ops_page` (with a registered table). */
+export function assertIsolated(m: Machine, page: Pfn, fn: string): void {
   assertValidPfn(m, page, fn);
   if (!page_has_movable_ops(m, page) || !PageMovableOpsIsolated(m, page) || page_movable_ops(m, page) === null) {
     throw new MmError(EINVAL, `${fn}: page is not an isolated movable_ops page`, {
@@ -148,19 +223,71 @@ function assertIsolated(m: Machine, page: Pfn, fn: string): void {
   }
 }
 
+const P_LOCK = 0;
+const P_PUTBACK = 1;
+const P_PUT = 2;
+
+/** Labels of the `putback_movable_ops_page` steps, as the stepped API yields them. */
+export const PUTBACK_MOVABLE_OPS_STEP_LABELS: readonly string[] = [
+  'putback_movable_ops_page: folio_lock',
+  'putback_movable_ops_page: mops->putback_page, ClearPageMovableOpsIsolated, folio_unlock',
+  'putback_movable_ops_page: folio_put',
+];
+
+/** The state of one `putback_movable_ops_page` call, for the step machine. */
+export class MovableOpsPutback {
+  /** The page. */
+  page = -1 as Pfn;
+  /** Current step. */
+  step = 0;
+  /** True if the run may wait for the page lock (stepped runs). */
+  canBlock = false;
+
+  /** Prepare for putting back `page`. */
+  reset(page: Pfn): this {
+    this.page = page;
+    this.step = P_LOCK;
+    return this;
+  }
+}
+
+/**
+ * One step of `putback_movable_ops_page(page)`: lock, the owner's `putback_page`, clear
+ * PG_movable_ops_isolated, unlock, and drop the isolation reference (the page may be freed now). The
+ * lock is `folio_lock`: a run that cannot block finds it held only if someone else holds it forever,
+ * and then throws (`folio_lock` of the model); a stepped run waits (STEP_BLOCKED).
+ */
+export function putback_movable_ops_page_step(m: Machine, st: MovableOpsPutback): StepResult {
+  const folio = st.page as Folio;
+  switch (st.step) {
+    case P_LOCK:
+      if (st.canBlock) {
+        if (!folio_trylock(m, folio)) return STEP_BLOCKED;
+      } else folio_lock(m, folio);
+      st.step = P_PUTBACK;
+      return STEP_CONTINUE;
+    case P_PUTBACK:
+      page_movable_ops(m, st.page)!.putback_page(st.page);
+      m.memmap.flags[st.page]! &= ~ISOLATED;
+      folio_unlock(m, folio);
+      st.step = P_PUT;
+      return STEP_CONTINUE;
+    case P_PUT:
+      folio_put(m, folio);
+      return STEP_DONE;
+  }
+  throw new Error(`putback_movable_ops_page: bad step ${st.step}`);
+}
+
 /**
  * `putback_movable_ops_page(page)` (`mm/migrate.c`, static in v6.17): give an isolated page back to
- * its owner: lock, the owner's `putback_page`, clear PG_movable_ops_isolated, unlock, and drop the
- * isolation reference (the page may be freed now). `MmError(EINVAL)` if the page is not isolated.
+ * its owner (see {@link putback_movable_ops_page_step}). `MmError(EINVAL)` if the page is not an
+ * isolated movable_ops page; nothing changes then.
  */
 export function putback_movable_ops_page(m: Machine, page: Pfn): void {
   assertIsolated(m, page, 'putback_movable_ops_page');
-  const folio = page as Folio;
-  folio_lock(m, folio);
-  page_movable_ops(m, page)!.putback_page(page);
-  m.memmap.flags[page]! &= ~ISOLATED;
-  folio_unlock(m, folio);
-  folio_put(m, folio);
+  const st = new MovableOpsPutback().reset(page);
+  while (putback_movable_ops_page_step(m, st) !== STEP_DONE);
 }
 
 /**

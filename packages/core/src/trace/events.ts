@@ -165,15 +165,25 @@ export interface MmEvents {
   page_ref_freeze: (e: PageRefEvent) => void;
   page_ref_unfreeze: (e: PageRefEvent) => void;
   folio_freed: (e: FolioFreedEvent) => void;
+  /** `migrate:mm_migrate_pages_start`: a `migrate_pages()` call begins. */
   mm_migrate_pages_start: (e: MmMigratePagesStartEvent) => void;
+  /** `migrate:mm_migrate_pages`: a `migrate_pages()` call ended. */
   mm_migrate_pages: (e: MmMigratePagesEvent) => void;
+  /** `compaction:mm_compaction_begin`: `compact_zone()` starts scanning. */
   mm_compaction_begin: (e: MmCompactionBeginEvent) => void;
+  /** `compaction:mm_compaction_end`: `compact_zone()` returns. */
   mm_compaction_end: (e: MmCompactionEndEvent) => void;
+  /** `compaction:mm_compaction_isolate_migratepages`: one `isolate_migratepages_block()` call. */
   mm_compaction_isolate_migratepages: (e: MmCompactionIsolateEvent) => void;
+  /** `compaction:mm_compaction_isolate_freepages`: one `isolate_freepages_block()` call. */
   mm_compaction_isolate_freepages: (e: MmCompactionIsolateEvent) => void;
+  /** `compaction:mm_compaction_migratepages`: one batch handed to `migrate_pages()`. */
   mm_compaction_migratepages: (e: MmCompactionMigratepagesEvent) => void;
+  /** `compaction:mm_compaction_suitable`: the `compaction_suitable()` verdict. */
   mm_compaction_suitable: (e: MmCompactionZoneEvent) => void;
+  /** `compaction:mm_compaction_finished`: the `__compact_finished()` verdict. */
   mm_compaction_finished: (e: MmCompactionZoneEvent) => void;
+  /** `compaction:mm_compaction_defer_compaction`: compaction of a zone was deferred. */
   mm_compaction_deferred: (e: MmCompactionZoneEvent) => void;
 }
 
