@@ -21,10 +21,9 @@ function fragmented(m: Machine, pool: ZsPool): number[] {
   return hs.map((h, i) => (i % 2 ? -1 : h));
 }
 
-// Sticky page types only: the v6.17 migration core asks page_has_movable_ops(src) again in
-// migrate_folio_done(), after zsmalloc released the page; with stickyPageTypes: false zsmalloc has
-// cleared PageZsmalloc by then and the core would treat the page as an LRU folio (NR_ISOLATED_*).
-describe.each(CONFIGS.filter((c) => c.stickyPageTypes))('core compaction migrates zsmalloc pages (%o)', (cfg) => {
+// Both page-type rules: the model's migrate_folio_done() keeps what the unmap step saw (movable_ops,
+// not LRU), so NR_ISOLATED_* stays right even when zsmalloc clears PageZsmalloc before the free.
+describe.each(CONFIGS)('core compaction migrates zsmalloc pages (%o)', (cfg) => {
   it('compact_memory moves zspage pages through zsmalloc_mops; objects keep their bytes', () => {
     const m = zsMachine({ ...cfg, debugVm: false });
     const pool = zs_create_pool(m, 'zram0');

@@ -23,6 +23,7 @@ export function createMachine(config: MachineConfig = {}): Machine {
   m.container = c;
   c.registerInstance(Machine, m);
   const plugins = config.plugins ?? [];
+  m.pluginNames = plugins.map((p) => p.meta.name);
   for (const p of plugins) p.register(c);
   for (const ops of resolveAll<FolioOwnerOps>(m, FolioOwnerOps)) m.ownerOps.install(ops);
   m.mainlineBranches = m.ownerOps

@@ -75,6 +75,8 @@ export class Machine {
   readonly zonelists: Zone[][] = [];
   /** `address_space` / `anon_vma` objects named by `mapping` words, the swap cache, migration entries (mapping/). */
   readonly mappings = new MappingTable();
+  /** The names (`meta.name`) of the plugins the machine was created with, in order. */
+  pluginNames: readonly string[] = [];
   /** Invariant checks added by plugins. */
   readonly invariantChecks: InvariantCheck[] = [];
   private deferChecks = 0;

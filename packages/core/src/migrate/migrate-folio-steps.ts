@@ -176,10 +176,14 @@ export function folio_is_file_lru(m: Machine, folio: Folio): boolean {
 /**
  * `migrate_folio_done(src, reason)`: the source is done with: undo NR_ISOLATED_* (not for movable_ops
  * pages, nor for MR_DEMOTION) and drop the isolation reference (not for MR_MEMORY_FAILURE, whose
- * caller releases the page) — which frees a migrated source.
+ * caller releases the page) — which frees a migrated source. The kernel asks
+ * `page_has_movable_ops(src)` again here, which relies on sticky page types; the model passes what the
+ * unmap step saw (`isLru`), so that a machine with `stickyPageTypes: false` — whose owner may have
+ * cleared the type meanwhile, while pre-6.17 kernels kept PAGE_MAPPING_MOVABLE — keeps its
+ * NR_ISOLATED_* counters right.
  */
-export function migrate_folio_done(m: Machine, src: Folio, reason: MigrateReason): void {
-  if (!page_has_movable_ops(m, src) && reason !== MR.MR_DEMOTION) {
+export function migrate_folio_done(m: Machine, src: Folio, reason: MigrateReason, isLru: boolean): void {
+  if (isLru && reason !== MR.MR_DEMOTION) {
     m.nodes[m.memmap.flags[src]! >>> 27]!.vmstat[folio_is_file_lru(m, src) ? NR_NODE.nr_isolated_file : NR_NODE.nr_isolated_anon]! -= folio_nr_pages(m, src);
   }
   if (reason !== MR.MR_MEMORY_FAILURE) folio_put(m, src);
@@ -229,7 +233,7 @@ export function migrate_folio_unmap_step<P>(m: Machine, st: FolioMigration<P>): 
           // Folio was freed from under us. So we are done.
           mm.flags[src]! &= ~((1 << PG.active) | (1 << PG.unevictable));
           if (st.from !== null) listDel(m, st.from, src);
-          migrate_folio_done(m, src, st.reason);
+          migrate_folio_done(m, src, st.reason, st.isLru);
           st.rc = 0;
           return STEP_DONE;
         }
@@ -412,7 +416,7 @@ export function migrate_folio_move_step<P>(m: Machine, st: FolioMigration<P>): S
         continue;
       }
       case M_DONE_SRC: {
-        migrate_folio_done(m, src, st.reason);
+        migrate_folio_done(m, src, st.reason, st.isLru);
         st.rc = 0;
         return STEP_DONE;
       }

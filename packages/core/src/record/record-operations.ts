@@ -19,8 +19,8 @@ export type TraceSink = (line: string) => void;
 export interface RecordOptions {
   /**
    * The names (`meta.name`) of the plugins the machine was created with, in order, for the trace
-   * header (a machine does not keep its plugin objects). Replaying resolves them by name and passes
-   * each its `pluginOptions[name]`. Default: none.
+   * header. Replaying resolves them by name and passes each its `pluginOptions[name]`. Default: the
+   * machine's own `pluginNames`.
    */
   readonly plugins?: readonly string[];
 }
@@ -55,7 +55,7 @@ export type RecordedOps = CoreOps & {
  */
 export function recordOperations(m: Machine, sink: TraceSink | null, options: RecordOptions = {}): RecordedOps {
   const table = replayableOperations(m, CORE_REPLAYABLE_OPERATIONS);
-  if (sink !== null) sink(JSON.stringify(traceHeader(m, options.plugins ?? [])));
+  if (sink !== null) sink(JSON.stringify(traceHeader(m, options.plugins ?? m.pluginNames)));
   let count = 0;
   const apply = (name: string, args: JsonValue[]): JsonValue => {
     const op = table.get(name);
