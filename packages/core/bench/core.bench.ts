@@ -7,7 +7,24 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
-import { GFP, GFP_HIGHUSER_MOVABLE, Memmap, __alloc_pages, __free_pages, asFolio, asPfn, createMachine, folio_alloc, folio_get, folio_put, type Folio } from '@mm/core';
+import {
+  FPI_NONE,
+  GFP,
+  GFP_HIGHUSER_MOVABLE,
+  MIGRATE_MOVABLE,
+  Memmap,
+  __alloc_pages,
+  __free_one_page,
+  __free_pages,
+  __rmqueue,
+  asFolio,
+  asPfn,
+  createMachine,
+  folio_alloc,
+  folio_get,
+  folio_put,
+  type Folio,
+} from '@mm/core';
 import { report, result, skipped, timeNsPerOp, type BenchResult } from './harness.js';
 
 const results: BenchResult[] = [];
@@ -96,6 +113,29 @@ for (const [name, order, gfp] of [
   for (let i = 0; i < ring.length; i++) __free_pages(big, asPfn(ring[i]!), order);
 }
 
+// The buddy allocator's own operation (what toolchain.md's "buddy op" measures): take a block off the
+// free lists (__rmqueue, splitting) and give it back (__free_one_page, merging), without the
+// alloc_pages/free_pages_prepare bookkeeping around it.
+for (const [name, order] of [
+  ['buddy_op_order0', 0],
+  ['buddy_op_order9', 9],
+] as const) {
+  if (skipped(name)) continue;
+  const zone = big.zones[big.zones.length - 1]!;
+  const ops = 1 << 20;
+  const ring = new Int32Array(64);
+  for (let i = 0; i < ring.length; i++) ring[i] = __rmqueue(big, zone, order, MIGRATE_MOVABLE);
+  const ns = timeNsPerOp(() => {
+    for (let i = 0; i < ops; i++) {
+      const k = i & 63;
+      __free_one_page(big, ring[k]!, zone, order, MIGRATE_MOVABLE, FPI_NONE);
+      ring[k] = __rmqueue(big, zone, order, MIGRATE_MOVABLE);
+    }
+  }, ops * 2);
+  results.push(result(name, ns, buddyFloor(order, ops * 2)));
+  for (let i = 0; i < ring.length; i++) __free_one_page(big, ring[i]!, zone, order, MIGRATE_MOVABLE, FPI_NONE);
+}
+
 if (!skipped('alloc_compound_order9')) {
   const ops = 1 << 16;
   const ns = timeNsPerOp(() => {
@@ -104,23 +144,21 @@ if (!skipped('alloc_compound_order9')) {
       __free_pages(big, asPfn(p), 9);
     }
   }, ops);
-  // Floor: the compound prep and teardown writes (three words per tail page, both ways).
+  // Floor: the same memory work done bare — prep writes three words on each of 511 tails, teardown
+  // clears two of them and the flag bits of each tail.
   const lru = new Uint32Array(1 << 20);
   const mapping = new Uint32Array(1 << 20);
   const priv = new Uint32Array(1 << 20);
+  const flags = new Uint32Array(1 << 20);
   const floor = timeNsPerOp(() => {
     for (let i = 0; i < ops; i++) {
       const h = (i & 1023) << 9;
-      for (let t = 1; t < 512; t++) {
-        lru[h + t] = ((h + 1) << 2) | 1;
-        mapping[h + t] = 0x400;
-        priv[h + t] = 0;
-      }
-      for (let t = 1; t < 512; t++) {
-        if (mapping[h + t] !== 0x400) priv[0]!++;
-        mapping[h + t] = 0;
-        lru[h + t] = 0;
-      }
+      mapping.fill(0x400, h + 1, h + 512);
+      lru.fill(((h + 1) << 2) | 1, h + 1, h + 512);
+      priv.fill(0, h + 1, h + 512);
+      mapping.fill(0, h + 1, h + 512);
+      lru.fill(0, h + 1, h + 512);
+      for (let p = h + 1; p < h + 512; p++) flags[p]! &= 0xff000000;
     }
   }, ops);
   results.push(result('alloc_compound_order9', ns, floor));

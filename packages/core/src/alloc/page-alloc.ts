@@ -112,9 +112,12 @@ export function free_pages_prepare(m: Machine, pfn: number, order: number): bool
       mm.mapping.fill(0, pfn + 3, pfn + n);
       mm.lru.fill(0, pfn + 3, pfn + n);
     }
-    for (let i = 1; i < n; i++) {
-      const p = pfn + i;
-      if (checkPages) {
+    const flags = mm.flags;
+    const keep = ~PAGE_FLAGS_CHECK_AT_PREP;
+    if (!checkPages) {
+      for (let p = pfn + 1, end = pfn + n; p < end; p++) flags[p]! &= keep;
+    } else {
+      for (let p = pfn + 1, end = pfn + n; p < end; p++) {
         if (compound) bad += free_tail_page_prepare(m, pfn, p);
         const why = page_bad_reason(m, p, PAGE_FLAGS_CHECK_AT_FREE);
         if (why !== null) {
@@ -122,8 +125,8 @@ export function free_pages_prepare(m: Machine, pfn: number, order: number): bool
           bad++;
           continue;
         }
+        flags[p]! &= keep;
       }
-      mm.flags[p]! &= ~PAGE_FLAGS_CHECK_AT_PREP;
     }
   }
   if ((mm.mapping[pfn]! & 1) !== 0) mm.mapping[pfn] = 0; // folio_test_anon: folio->mapping = NULL
@@ -177,6 +180,31 @@ export function free_frozen_pages(m: Machine, pfn: number, order: number, fpi = 
  * compound page freed with the wrong order, or a block whose refcount is already 0 (double free).
  */
 export function __free_pages(m: Machine, pfn: Pfn, order: number): void {
+  const mm = m.memmap;
+  const f = mm.flags[pfn];
+  const ref = mm.refcount[pfn]!;
+  const head = f !== undefined && (f & HEAD) !== 0;
+  // One combined test on the fast path; the slow path finds and names the broken rule.
+  if (
+    f === undefined ||
+    f >>> 24 === 0xff ||
+    !((order >>> 0) === order && order <= MAX_PAGE_ORDER) ||
+    (mm.lru[pfn]! & TAIL_BIT) !== 0 ||
+    (head && (mm.flags[pfn + 1]! & 0xff) !== order) ||
+    ref <= 0
+  ) {
+    rejectFreePages(m, pfn, order);
+  }
+  mm.refcount[pfn] = ref - 1;
+  if (ref === 1) free_frozen_pages(m, pfn, order);
+  else if (!head) {
+    while (order-- > 0) free_frozen_pages(m, pfn + (1 << order), order);
+  }
+  if (m.debugVm) m.checkInvariants('__free_pages');
+}
+
+/** Throw the `MmError` that describes why `__free_pages(pfn, order)` is refused. */
+function rejectFreePages(m: Machine, pfn: Pfn, order: number): never {
   assertValidPfn(m, pfn, '__free_pages');
   const mm = m.memmap;
   if (!(Number.isInteger(order) && order >= 0 && order <= MAX_PAGE_ORDER) || (mm.lru[pfn]! & TAIL_BIT) !== 0) {
@@ -185,24 +213,16 @@ export function __free_pages(m: Machine, pfn: Pfn, order: number): void {
       rule: 'free a block by its first page and its order',
     });
   }
-  const head = (mm.flags[pfn]! & HEAD) !== 0;
-  if (head && (mm.flags[pfn + 1]! & 0xff) !== order) {
+  if ((mm.flags[pfn]! & HEAD) !== 0 && (mm.flags[pfn + 1]! & 0xff) !== order) {
     throw new MmError(EINVAL, `__free_pages(order ${order}) of a compound page of order ${mm.flags[pfn + 1]! & 0xff}`, {
       pfn,
       rule: 'VM_BUG_ON_PAGE(compound && compound_order(page) != order)',
     });
   }
-  if (mm.refcount[pfn]! <= 0) {
-    throw new MmError(EINVAL, `__free_pages on a page with refcount ${mm.refcount[pfn]} (double free?)`, {
-      pfn,
-      rule: '§2.2 put_page_testzero: the count was not already 0',
-    });
-  }
-  if (--mm.refcount[pfn]! === 0) free_frozen_pages(m, pfn, order);
-  else if (!head) {
-    while (order-- > 0) free_frozen_pages(m, pfn + (1 << order), order);
-  }
-  if (m.debugVm) m.checkInvariants('__free_pages');
+  throw new MmError(EINVAL, `__free_pages on a page with refcount ${mm.refcount[pfn]} (double free?)`, {
+    pfn,
+    rule: '§2.2 put_page_testzero: the count was not already 0',
+  });
 }
 
 /** `free_pages(addr, order)` in PFN terms: same as {@link __free_pages}. */
@@ -308,11 +328,12 @@ export function gfp_to_alloc_flags(gfp: number): number {
  * PFN of the block with refcount 1, or -1 if the allocation fails. Traces `mm_page_alloc`.
  * `MmError(EINVAL)` for an order above MAX_PAGE_ORDER or an unknown node.
  */
-export function __alloc_pages(m: Machine, gfp: number, order: number, nid = m.numa_node_id()): Pfn | -1 {
-  if (!(Number.isInteger(order) && order >= 0 && order <= MAX_PAGE_ORDER)) {
+export function __alloc_pages(m: Machine, gfp: number, order: number, nid = m.cpuToNode[m.cpu]!): Pfn | -1 {
+  // (x >>> 0) === x: a non-negative integer below 2^32, without a call.
+  if (!((order >>> 0) === order && order <= MAX_PAGE_ORDER)) {
     throw new MmError(EINVAL, `__alloc_pages: order ${order} above MAX_PAGE_ORDER (${MAX_PAGE_ORDER})`, { rule: 'order ≤ MAX_PAGE_ORDER' });
   }
-  if (!(Number.isInteger(nid) && nid >= 0 && nid < m.nodes.length)) {
+  if (!((nid >>> 0) === nid && nid < m.nodes.length)) {
     throw new MmError(EINVAL, `__alloc_pages: no node ${nid}`, { rule: 'preferred_nid is an online node' });
   }
   let pfn = get_page_from_freelist(m, gfp, order, ALLOC_WMARK_LOW, nid);
@@ -346,7 +367,7 @@ export function alloc_page(m: Machine, gfp: number): Pfn | -1 {
  * `folio_alloc(gfp, order)` (`mm/page_alloc.c`): a folio of `order` (compound for order > 0, marked
  * large-rmappable as `page_rmappable_folio` does), or -1.
  */
-export function folio_alloc(m: Machine, gfp: number, order: number, nid = m.numa_node_id()): Folio | -1 {
+export function folio_alloc(m: Machine, gfp: number, order: number, nid = m.cpuToNode[m.cpu]!): Folio | -1 {
   const pfn = __alloc_pages(m, gfp | GFP.__GFP_COMP, order, nid);
   if (pfn < 0) return -1;
   if (order > 1) m.memmap.flags[pfn + 1]! |= 1 << PG.large_rmappable;

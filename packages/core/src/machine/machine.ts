@@ -71,6 +71,8 @@ export class Machine {
   readonly lruAddBatch: LruAddBatch[];
   /** Hooks subsystems and plugins fill in (direct compaction, hugetlb isolation, …). */
   readonly hooks: MachineHooks = {};
+  /** `cpu_to_node()`: the node of each CPU. */
+  readonly cpuToNode: Int32Array;
   /** `node_zonelists` cache, filled by the allocator on first use per (node, highest zone, THISNODE). */
   readonly zonelists: Zone[][] = [];
   /** `address_space` / `anon_vma` objects named by `mapping` words, the swap cache, migration entries (mapping/). */
@@ -91,12 +93,13 @@ export class Machine {
     this.stickyPageTypes = config.stickyPageTypes;
     this.experimentalMovableOpsTypes = config.experimentalMovableOpsTypes;
     this.lruAddBatch = Array.from({ length: config.cpus }, () => ({ folios: new Int32Array(31), count: 0 }));
+    const perNode = Math.max(1, Math.floor(config.cpus / config.nodes));
+    this.cpuToNode = Int32Array.from({ length: config.cpus }, (_, cpu) => Math.min(config.nodes - 1, Math.floor(cpu / perNode)));
   }
 
   /** `numa_node_id()`: the node of the current CPU (CPUs are spread evenly over nodes). */
   numa_node_id(): number {
-    const perNode = Math.max(1, Math.floor(this.config.cpus / this.nodes.length));
-    return Math.min(this.nodes.length - 1, Math.floor(this.cpu / perNode));
+    return this.cpuToNode[this.cpu]!;
   }
 
   /**
