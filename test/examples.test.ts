@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +17,21 @@ function runExample(name: string): string {
 }
 
 describe('examples run as the README shows them', () => {
+  it("the README's quick start runs and prints what it says", () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const code = /## Quick start\n\n```ts\n([\s\S]*?)```/.exec(readme)![1]!;
+    const file = join(root, 'examples', '.readme-quick-start.ts');
+    writeFileSync(file, code);
+    try {
+      const out = runExample('.readme-quick-start.ts');
+      // folio_alloc(order 9) then the last put frees the 2 MiB folio: one mm_page_free of order 9.
+      expect(out).toMatch(/^mm_page_free: pfn=\d+ order=9$/m);
+      expect(out).toContain('Node 0, zone    DMA32 ');
+    } finally {
+      rmSync(file);
+    }
+  });
+
   it('demo.ts boots the default machine, allocates, frees, and ends with the boot buddyinfo', () => {
     const out = runExample('demo.ts');
     // Default 1 GiB machine: DMA32 holds 252 order-10 blocks at boot, and everything merges back.
