@@ -1,3 +1,4 @@
+import { hugetlb_folio_subpool } from './folio/hugetlb-fields.js';
 import { FolioOwnerOps, GFP, InvariantCheck, MAX_NUMNODES, Machine, PAGE_SHIFT, ProcfsContributor, type Folio, type MmPlugin } from '@mm/core';
 import type { DependencyContainer } from 'tsyringe';
 import { HUGETLB_PAGE_ORDER, HUGETLB_PUD_ORDER, hstate_is_gigantic, type Hstate } from './hstate.js';
@@ -253,6 +254,7 @@ function installHooks(m: Machine): void {
   m.hooks.isolate_or_dissolve_huge_folio = (folio) => isolate_or_dissolve_huge_folio(m, folio);
   m.hooks.alloc_hugetlb_migration_target = (src, nid) => alloc_hugetlb_migration_target(m, src, nid);
   m.hooks.move_hugetlb_state = (oldFolio, newFolio, reason) => move_hugetlb_state(m, oldFolio, newFolio, reason);
+  m.hooks.hugetlb_folio_subpool = (folio) => hugetlb_folio_subpool(m, folio) !== 0;
 }
 
 /**

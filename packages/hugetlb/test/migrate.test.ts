@@ -16,6 +16,7 @@ import {
   remove_migration_ptes,
   try_to_migrate,
   offline_pages,
+  putback_movable_pages,
   ZONE,
   type Folio,
   type Machine,
@@ -179,6 +180,31 @@ describe.each(STRATEGIES)('migrate_pages (mm/migrate.c) on hugetlb folios (%s)',
     hugetlbfs_setattr(m, file, 0);
     expect(counts(h)).toEqual({ nr: 4, free: 4, resv: 0, surplus: 0, max: 4 });
     expect(sb.spool!.used_hpages).toBe(0);
+  });
+});
+
+describe.each(STRATEGIES)('unmap_and_move_huge_page refuses an anonymous folio charged to a subpool (%s)', (strategy) => {
+  it('returns it unmigrated (-EBUSY, counted as one failure) and putback_movable_pages restores it', () => {
+    const { m, h } = boot(strategy, { cmdline: 'hugepages=0:2,1:2' }, { memory: '64M', nodes: 2 });
+    const sb = hugetlbfs_mount(m, { size: 4 * MB2 }) as HugetlbfsSbInfo;
+    const mm = hugetlbNewMm(m);
+    const priv = hugetlbfs_file_mmap(m, mm, hugetlbfs_create(m, sb, 'p'), { length: MB2, shared: false }) as VmAreaStruct;
+    hugetlb_fault(m, priv, priv.vm_start, FAULT_FLAG_WRITE);
+    const src = priv.ptes[0]! as Folio;
+    const before = { c: counts(h), ref: m.memmap.refcount[src] };
+    const from = new ListHead();
+    expect(isolate_folio_to_list(m, src, from)).toBe(true);
+    const mtc = { nid: 1, gfp_mask: 0, reason: MR.MR_SYSCALL };
+    // mm/migrate.c: hugetlb_folio_subpool(src) && !folio_mapping(src) (anonymous) → -EBUSY, a permanent failure.
+    expect(migrate_pages(m, from, (s: Folio) => alloc_migration_target(m, s, mtc), null, undefined, MIGRATE_MODE.MIGRATE_SYNC, MR.MR_SYSCALL)).toBe(1);
+    expect(m.vmEvents[VM_EVENT.pgmigrate_fail]).toBe(512);
+    expect(m.vmEvents[VM_EVENT.pgmigrate_success]).toBe(0);
+    putback_movable_pages(m, from);
+    expect(priv.ptes[0]).toBe(src);
+    expect(m.memmap.refcount[src]).toBe(before.ref);
+    expect(folio_test_hugetlb_migratable(m, src)).toBe(true);
+    expect(counts(h)).toEqual(before.c); // the unused target went back to the pool
+    hugetlbExitMm(m, mm);
   });
 });
 

@@ -61,4 +61,6 @@ export interface MachineHooks {
    * function: a package that needs several listeners chains them itself.
    */
   memory_notify?: (action: number, arg: MemoryNotify) => number;
+  /** `hugetlb_folio_subpool(folio) != NULL`: the hugetlb folio is charged to a hugetlbfs subpool (migration refuses such a folio without a mapping). */
+  hugetlb_folio_subpool?: (folio: Folio) => boolean;
 }

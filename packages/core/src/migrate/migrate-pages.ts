@@ -1,3 +1,4 @@
+import { folio_mapping } from '../mapping/address-space.js';
 import { MmError } from '../debug/mm-error.js';
 import { assertFolio } from '../debug/validate.js';
 import { EAGAIN, EBUSY, EINVAL, ENOMEM } from '../errno.js';
@@ -278,7 +279,8 @@ export function migrate_pages_sync<P>(
  * moves (`move_hugetlb_state`), the source goes back to hugetlb (`folio_putback_hugetlb` drops the
  * isolation reference and frees it) and the destination's allocation reference is dropped
  * (`folio_put`, not `put_new_folio`). `-EAGAIN` keeps the folio on `from`; other errors move it to
- * `ret`. The hugetlb subpool check is left to `@mm/hugetlb`. `force` (MIGRATE_SYNC from the fourth
+ * `ret`. A folio charged to a subpool but without `folio_mapping()` is refused with `-EBUSY`, as in
+ * the kernel (through the `hugetlb_folio_subpool` hook). `force` (MIGRATE_SYNC from the fourth
  * pass on) lets the kernel sleep on the source's lock; the model cannot sleep, so a locked source is
  * `-EAGAIN` in every pass.
  */
@@ -308,17 +310,23 @@ export function unmap_and_move_huge_page<P>(
   let state = 0;
   let anonPinned = false;
   if (folio_trylock(m, src)) {
-    if ((m.memmap.mapping[src]! & 3) === 1) anonPinned = folio_get_anon_vma(m, src, folio_mapped(m, src)) !== null;
-    if (folio_trylock(m, dst)) {
-      if (folio_mapped(m, src)) state = try_to_migrate(m, src);
-      if (!folio_mapped(m, src)) rc = move_to_new_folio(m, dst, src, mode);
-      remove_migration_ptes(m, src, rc === 0 ? dst : src, state);
-      folio_unlock(m, dst);
-    }
-    if (anonPinned) put_anon_vma(m, folio_anon_vma(m, src)!);
-    if (rc === 0) {
-      hooks.move_hugetlb_state?.(src, dst, reason);
-      putNew = null;
+    if (hooks.hugetlb_folio_subpool?.(src) === true && folio_mapping(m, src) === null) {
+      // A folio being freed: without folio_mapping() the hugetlbfs move routine is not called and the
+      // subpool's usage would leak, so the kernel refuses.
+      rc = -EBUSY;
+    } else {
+      if ((m.memmap.mapping[src]! & 3) === 1) anonPinned = folio_get_anon_vma(m, src, folio_mapped(m, src)) !== null;
+      if (folio_trylock(m, dst)) {
+        if (folio_mapped(m, src)) state = try_to_migrate(m, src);
+        if (!folio_mapped(m, src)) rc = move_to_new_folio(m, dst, src, mode);
+        remove_migration_ptes(m, src, rc === 0 ? dst : src, state);
+        folio_unlock(m, dst);
+      }
+      if (anonPinned) put_anon_vma(m, folio_anon_vma(m, src)!);
+      if (rc === 0) {
+        hooks.move_hugetlb_state?.(src, dst, reason);
+        putNew = null;
+      }
     }
     folio_unlock(m, src);
   }
