@@ -2,10 +2,12 @@ import { Command, CommanderError, Option } from 'commander';
 import { MmError, TraceReplayError, VmBugError } from '@mm/core';
 import { CliError } from './cli-error.js';
 import { bootCommand } from './commands/boot.js';
+import { exploreCommand } from './commands/explore.js';
 import { addMachineFlags, addRunFlags, collect, wholeNumber } from './commands/options.js';
 import { replayCommand } from './commands/replay.js';
 import { runCommand } from './commands/run.js';
 import { snapshotCommand } from './commands/snapshot.js';
+import { soakCommand } from './commands/soak.js';
 import { statCommand, STAT_FILES } from './commands/stat.js';
 import { processIo, type CliIo } from './io.js';
 
@@ -59,6 +61,31 @@ function program(io: CliIo): Command {
     .addOption(new Option('--no-progress', 'no progress bar (it is drawn only when stderr is a terminal)'))
     .option('--json', 'print JSON')
     .action((trace: string, flags) => replayCommand(trace, flags, io));
+
+  p.command('explore')
+    .description('explore the interleavings of a race scenario (balloon-deflate, migrate-speculative, tryget-final-put); print a summary and a replayable counterexample')
+    .argument('<scenario>')
+    .option('--strategy <s>', 'exhaustive | random | pct', 'exhaustive')
+    .option('--bound <n>', 'exhaustive: preemption bound (default 2); pct: priority-change depth (default 3)', wholeNumber)
+    .option('--seed <n>', 'random, pct: seed', wholeNumber)
+    .option('--runs <n>', 'random, pct: executions (default 10000); exhaustive: a cap', wholeNumber)
+    .option('--workers <n>', 'exhaustive: worker threads', wholeNumber)
+    .option('--walkers <n>', 'inject RCU walkers (spurious folio_try_get/folio_put)', wholeNumber)
+    .option('--no-fix', "switch the scenario's fix off (e.g. stickyPageTypes)")
+    .addOption(new Option('--free-strategy <s>', '__folio_put strategy').choices(['owner-ops', 'mainline']))
+    .option('--out <file>', 'write the counterexample trace to <file>')
+    .option('--json', 'print JSON')
+    .action((scenario: string, flags) => exploreCommand(scenario, flags, io));
+
+  p.command('soak')
+    .description('seeded random operations across the plugins with every invariant checked; reports operations, errors by design and violations')
+    .requiredOption('--ops <n>', 'operations', wholeNumber)
+    .option('--seed <n>', 'seed (default 1)', wholeNumber)
+    .option('--plugins <name>', 'a plugin to drive, repeatable (default: all the soak drives)', collect)
+    .option('--memory <size>', 'machine memory (default 64M)')
+    .option('--check-every <n>', 'check the invariants every n operations (default 1)', wholeNumber)
+    .option('--json', 'print JSON')
+    .action((flags) => soakCommand(flags, io));
 
   return p;
 }

@@ -13,7 +13,17 @@ import { CliError } from './cli-error.js';
 export type PluginFactory = (options?: unknown) => MmPlugin;
 
 /** Where each plugin name comes from: the package and the factory's export name. */
-export const PLUGIN_PACKAGES: Readonly<Record<string, { readonly pkg: string; readonly factory: string }>> = {
+export const PLUGIN_PACKAGES: Readonly<
+  Record<
+    string,
+    {
+      /** The npm package that provides the plugin (`@mm/hugetlb`). */
+      readonly pkg: string;
+      /** Name of the package's export that builds the plugin (`hugetlbPlugin`). */
+      readonly factory: string;
+    }
+  >
+> = {
   hugetlb: { pkg: '@mm/hugetlb', factory: 'hugetlbPlugin' },
   'zone-device': { pkg: '@mm/zone-device', factory: 'zoneDevicePlugin' },
   'guest-memfd': { pkg: '@mm/guest-memfd', factory: 'guestMemfdPlugin' },

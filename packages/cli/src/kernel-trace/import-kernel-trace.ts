@@ -88,9 +88,19 @@ export interface KernelTraceReport {
   /** How `mm_page_free_batched` events were read: `annotation` of a traced `mm_page_free`, or `free` of the page. */
   readonly batched: 'annotation' | 'free';
   /** Frees of memory allocated before the trace began: events, and pages. */
-  readonly preTraceFrees: { readonly events: number; readonly pages: number };
+  readonly preTraceFrees: {
+    /** `mm_page_free` events that freed at least one page allocated before the trace began. */
+    readonly events: number;
+    /** Pages those events freed that were allocated before the trace began. */
+    readonly pages: number;
+  };
   /** Pages the traced allocations took and the traced frees returned (pre-trace frees included). */
-  readonly pages: { readonly allocated: number; readonly freed: number };
+  readonly pages: {
+    /** Pages the replayed `mm_page_alloc` events took (skipped allocations not counted). */
+    readonly allocated: number;
+    /** Pages the replayed frees returned to the buddy allocator, pre-trace pages included. */
+    readonly freed: number;
+  };
   /** Pages allocated by the trace and still held when it ends. */
   readonly heldAtEnd: number;
   /** The machine replayed into. */

@@ -95,7 +95,16 @@ export interface ParsedKernelTrace {
   /** The page-allocator events, in order. */
   readonly events: KernelTraceEvents;
   /** Events by tracepoint name (`mm_page_alloc` counts successful allocations only). */
-  readonly counts: { readonly mm_page_alloc: number; readonly mm_page_alloc_failed: number; readonly mm_page_free: number; readonly mm_page_free_batched: number };
+  readonly counts: {
+    /** Successful `mm_page_alloc` events. */
+    readonly mm_page_alloc: number;
+    /** Failed `mm_page_alloc` events (NULL page, pfn 0). */
+    readonly mm_page_alloc_failed: number;
+    /** `mm_page_free` events. */
+    readonly mm_page_free: number;
+    /** `mm_page_free_batched` events. */
+    readonly mm_page_free_batched: number;
+  };
   /** One past the highest PFN any event touches (0 if none). */
   readonly pfnEnd: number;
   /** The line of the event that sets `pfnEnd`. */

@@ -1,0 +1,142 @@
+import { EINVAL, Machine, MmError, type JsonValue } from '@mm/core';
+import { inject, injectable } from 'tsyringe';
+import type { Scenario, ScenarioInstance, ScenarioParams } from '../scenarios/scenario.js';
+import { rcuWalkerTask } from '../tasks/rcu-walker.js';
+import { isBlockedLabel, type TaskDef, type TaskSteps } from '../tasks/task.js';
+
+/** DI token for the scenario a machine explores and its parameters (see `explorePlugin`). */
+export const ExploreConfig = Symbol('@mm/explore:ExploreConfig');
+
+/** What {@link ExploreConfig} holds. */
+export interface ExploreConfig {
+  /** The scenario. */
+  readonly scenario: Scenario;
+  /** Its parameters. */
+  readonly params: ScenarioParams;
+}
+
+/** One running task. */
+interface RunningTask {
+  readonly def: TaskDef;
+  gen: TaskSteps | null;
+  done: boolean;
+  /** Steps that did something (blocked retries not counted). */
+  progress: number;
+  /** The last step would have slept. */
+  blocked: boolean;
+  /** FNV hash of the last label. */
+  labelHash: number;
+}
+
+function strHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * The per-machine state of an exploration: the scenario set up on this machine and its running
+ * tasks (scenario tasks first, then the injected RCU walkers). `step(i)` runs one step of task `i`
+ * on CPU `i % cpus`, then checks every invariant of the machine and the scenario's own rule: the
+ * unit that the scheduler interleaves and that a counterexample's `exploreStep` lines replay.
+ */
+@injectable()
+export class ExploreState {
+  /** The machine. */
+  readonly m: Machine;
+  /** The scenario and its parameters. */
+  readonly config: ExploreConfig;
+  /** The scenario after setup (null before {@link ExploreState.setup}). */
+  instance: ScenarioInstance | null = null;
+  private tasks: RunningTask[] = [];
+  private running = 0;
+
+  /** Built by the machine's container. */
+  constructor(@inject(Machine) m: Machine, @inject(ExploreConfig) config: ExploreConfig) {
+    this.m = m;
+    this.config = config;
+  }
+
+  /** Run the scenario's setup and create its tasks; `MmError(EINVAL)` if it already ran. Returns the setup's summary. */
+  setup(): JsonValue {
+    if (this.instance !== null) throw new MmError(EINVAL, 'exploreSetup: the scenario is already set up', { rule: 'one exploreSetup per machine' });
+    const { scenario, params } = this.config;
+    const inst = scenario.setup(this.m, params);
+    this.instance = inst;
+    const defs = [...inst.tasks];
+    const walkers = params.walkers ?? 0;
+    for (let k = 0; k < walkers && inst.walkerTargets.length > 0; k++) {
+      defs.push(rcuWalkerTask(`rcu-walker${k}`, inst.walkerTargets[k % inst.walkerTargets.length]!));
+    }
+    this.tasks = defs.map((def) => ({ def, gen: null, done: false, progress: 0, blocked: false, labelHash: 0 }));
+    this.running = defs.length;
+    this.m.checkInvariants('exploreSetup');
+    return inst.summary;
+  }
+
+  /** Number of tasks. */
+  get nrTasks(): number {
+    return this.tasks.length;
+  }
+
+  /** Name of task `i`. */
+  taskName(i: number): string {
+    return this.tasks[i]!.def.name;
+  }
+
+  /** True once every task has finished. */
+  get allDone(): boolean {
+    return this.running === 0;
+  }
+
+  /** True if task `i` has not finished. */
+  isEnabled(i: number): boolean {
+    return !this.tasks[i]!.done;
+  }
+
+  /** True if task `i`'s last step would have slept. */
+  isBlocked(i: number): boolean {
+    return this.tasks[i]!.blocked;
+  }
+
+  /**
+   * Run one step of task `i` and check the invariants (the machine's, then the scenario's). Returns
+   * the step's label (`"<name>: return"` for the last segment of the path). Throws what the step or
+   * a check throws (`VmBugError`, `MmError`); `MmError(EINVAL)` for a finished or unknown task.
+   */
+  step(i: number): string {
+    const t = this.tasks[i];
+    if (!Number.isInteger(i) || t === undefined || t.done || this.instance === null) {
+      throw new MmError(EINVAL, `exploreStep(${i}): no such runnable task`, { rule: `a task 0..${this.tasks.length - 1} that has not finished, after exploreSetup` });
+    }
+    const m = this.m;
+    m.cpu = i % m.config.cpus;
+    if (t.gen === null) t.gen = t.def.start(m);
+    let label: string;
+    try {
+      const r = t.gen.next();
+      if (r.done) {
+        t.done = true;
+        this.running--;
+        label = `${t.def.name}: return ${JSON.stringify(r.value ?? null)}`;
+      } else label = r.value;
+    } catch (e) {
+      t.done = true;
+      this.running--;
+      throw e;
+    }
+    t.blocked = isBlockedLabel(label);
+    if (!t.blocked) t.progress++;
+    t.labelHash = strHash(label);
+    m.checkInvariants(`${t.def.name}: ${label}`);
+    this.instance.check?.(m, this.running === 0);
+    return label;
+  }
+
+  /** A hash of the tasks' progress (steps done, last label) and the scenario's extra state. */
+  tasksHash(): number {
+    let h = this.instance?.hashExtra?.() ?? 0;
+    for (const t of this.tasks) h = Math.imul(h ^ (t.progress * 2 + (t.done ? 1 : 0)), 0x01000193) ^ t.labelHash;
+    return h >>> 0;
+  }
+}

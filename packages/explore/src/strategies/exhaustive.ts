@@ -1,0 +1,80 @@
+import { machineStateHash } from '../engine/state-hash.js';
+import { defaultChoice, runOnce, type ExploreTarget, type RunResult } from '../engine/execution.js';
+import type { SearchHooks, SearchPartition } from './search.js';
+
+/** One scheduling point of the depth-first search. */
+interface Frame {
+  /** Runnable tasks. */
+  readonly enabled: readonly number[];
+  /** The task of the previous step (-1 at the start). */
+  readonly current: number;
+  /** `current` could have run on (not finished, not blocked): switching away is a preemption. */
+  readonly currentRunnable: boolean;
+  /** Preemptions used before this point. */
+  readonly preempt: number;
+  /** The choice being explored. */
+  chosen: number;
+  /** Choices explored so far. */
+  readonly tried: number[];
+}
+
+function cost(f: Frame, t: number): number {
+  return f.currentRunnable && t !== f.current ? 1 : 0;
+}
+
+/**
+ * Exhaustive search with a preemption bound (stateless depth-first search over schedules, as
+ * CHESS does): at every step any runnable task may run, but switching away from a task that could
+ * have continued costs one preemption and at most `bound` are spent per execution (switching when a
+ * task finishes or blocks is free). A state (machine hash, tasks' progress, the running task) already
+ * reached with no more preemptions is not explored again. With a `partition`, only the subtrees of
+ * the first scheduling point's choices `j` with `j % count === index` are searched (workers).
+ */
+export function exhaustiveSearch(target: ExploreTarget, bound: number, maxSteps: number, hooks: SearchHooks, partition?: SearchPartition): void {
+  const visited = new Map<number, number>();
+  const stack: Frame[] = [];
+  hooks.states = () => visited.size;
+  for (;;) {
+    const prefix = stack.length;
+    const r: RunResult = runOnce(
+      target,
+      (st, enabled, current, depth) => {
+        if (depth < prefix) return stack[depth]!.chosen;
+        const before = depth === 0 ? 0 : stack[depth - 1]!.preempt + cost(stack[depth - 1]!, stack[depth - 1]!.chosen);
+        let opts = enabled;
+        if (depth === 0 && partition !== undefined) opts = enabled.filter((_, j) => j % partition.count === partition.index);
+        if (opts.length === 0) throw new Error('empty partition');
+        const runnable = current >= 0 && st.isEnabled(current) && !st.isBlocked(current);
+        let chosen = defaultChoice(st, opts, current);
+        if (!opts.includes(chosen)) chosen = opts[0]!;
+        stack.push({ enabled: [...opts], current, currentRunnable: runnable, preempt: before, chosen, tried: [chosen] });
+        return chosen;
+      },
+      maxSteps,
+      (m, st, depth, task) => {
+        if (depth < prefix - 1) return true;
+        const f = stack[depth]!;
+        const used = f.preempt + cost(f, task);
+        const key = machineStateHash(m, st.tasksHash() ^ Math.imul(task + 1, 0x9e3779b1));
+        const seen = visited.get(key);
+        if (seen !== undefined && seen <= used) return false;
+        visited.set(key, used);
+        return true;
+      },
+    );
+    if (!hooks.onRun(r)) return;
+    // Backtrack to the deepest point with an untried choice within the bound.
+    stack.length = Math.min(stack.length, r.choices.length);
+    for (;;) {
+      const f = stack[stack.length - 1];
+      if (f === undefined) return;
+      const alt = f.enabled.find((t) => !f.tried.includes(t) && f.preempt + cost(f, t) <= bound);
+      if (alt !== undefined) {
+        f.chosen = alt;
+        f.tried.push(alt);
+        break;
+      }
+      stack.pop();
+    }
+  }
+}
