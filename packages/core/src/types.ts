@@ -6,13 +6,19 @@
  */
 
 /** A page frame number: the index of a `struct page` in the memmap. */
-export type Pfn = number & { readonly __brand: 'Pfn' };
+export type Pfn = number & {
+  /** Type-level brand only: no such property exists at run time. */
+  readonly __brand: 'Pfn';
+};
 
 /**
  * A folio: the PFN of its head page (`struct folio *` in the kernel). Every folio is also a page
  * (`&folio->page`), so a `Folio` may be passed wherever a {@link Pfn} is expected.
  */
-export type Folio = Pfn & { readonly __folio: true };
+export type Folio = Pfn & {
+  /** Type-level brand only (a head page's PFN): no such property exists at run time. */
+  readonly __folio: true;
+};
 
 /** Brand a number as a {@link Pfn}. No check is made: kernel functions validate their arguments. */
 export function asPfn(n: number): Pfn {

@@ -23,7 +23,15 @@ export interface HugetlbBootParams {
   /** Order of the default hstate (`default_hugepagesz=`, else 2 MiB). */
   readonly defaultOrder: number;
   /** Boot pool request per order: a total, or per-node counts (`hugepages=0:N,1:M`). */
-  readonly pools: ReadonlyMap<number, { readonly total: number; readonly perNode: readonly number[] | null }>;
+  readonly pools: ReadonlyMap<
+    number,
+    {
+      /** Huge pages requested (`max_huge_pages`): `hugepages=N`, or the sum of the per-node counts. */
+      readonly total: number;
+      /** Per-node counts from `hugepages=0:N,1:M` (`max_huge_pages_node[]`), or `null` for a plain count. */
+      readonly perNode: readonly number[] | null;
+    }
+  >;
   /** HVO enabled (`hugetlb_free_vmemmap=on`). */
   readonly hvo: boolean;
 }

@@ -12,7 +12,15 @@ export interface ProcfsContributions {
   /** `/sys/devices/system/node/node<nid>/meminfo` values, by node id then key. */
   readonly nodeMeminfo: ReadonlyMap<number, ReadonlyMap<string, number>>;
   /** Whole files by path relative to the snapshot root, and who contributed each. */
-  readonly files: ReadonlyMap<string, { readonly text: string; readonly from: string }>;
+  readonly files: ReadonlyMap<
+    string,
+    {
+      /** The file's contents. */
+      readonly text: string;
+      /** The contributor's name (`ProcfsContributor.name`). */
+      readonly from: string;
+    }
+  >;
 }
 
 function bad(errno: number, msg: string, rule: string): never {

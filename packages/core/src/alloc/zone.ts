@@ -76,14 +76,23 @@ export class Zone {
    * `compact_defer_shift`, `compact_order_failed`).
    */
   readonly compact = {
+    /** `compact_cached_migrate_pfn[0]`: where the async migration scanner resumes. */
     cached_migrate_pfn: 0,
+    /** `compact_cached_migrate_pfn[1]`: where the sync migration scanner resumes. */
     cached_migrate_pfn_sync: 0,
+    /** `compact_cached_free_pfn`: where the free scanner (moving down from the zone end) resumes. */
     cached_free_pfn: 0,
+    /** `compact_init_migrate_pfn`: where the migration scanner restarts after the skip hints are reset. */
     init_migrate_pfn: 0,
+    /** `compact_init_free_pfn`: where the free scanner restarts after the skip hints are reset. */
     init_free_pfn: 0,
+    /** `compact_blockskip_flush`: the scanners met, so the PG_migrate_skip hints should be cleared. */
     blockskip_flush: false,
+    /** `compact_considered`: attempts counted by `compaction_deferred` since the last `defer_compaction`. */
     considered: 0,
+    /** `compact_defer_shift`: skip up to `1 << defer_shift` attempts (at most `COMPACT_MAX_DEFER_SHIFT`). */
     defer_shift: 0,
+    /** `compact_order_failed`: lowest order that failed; only orders at or above it can be deferred. */
     order_failed: 0,
   };
 

@@ -5,10 +5,15 @@ import { NODE_STAT_ITEMS } from '../trace/vmstat.js';
 
 /** `enum lru_list` (`include/linux/mmzone.h`). */
 export const LRU = {
+  /** `LRU_INACTIVE_ANON`: anonymous and shmem (swap-backed) folios not recently used. */
   INACTIVE_ANON: 0,
+  /** `LRU_ACTIVE_ANON`: swap-backed folios with PG_active. */
   ACTIVE_ANON: 1,
+  /** `LRU_INACTIVE_FILE`: page-cache folios not recently used; reclaimed first. */
   INACTIVE_FILE: 2,
+  /** `LRU_ACTIVE_FILE`: page-cache folios with PG_active. */
   ACTIVE_FILE: 3,
+  /** `LRU_UNEVICTABLE`: folios reclaim must skip (PG_unevictable: mlocked, ramfs, SHM_LOCK). */
   UNEVICTABLE: 4,
 } as const;
 

@@ -9,7 +9,12 @@ import type { Machine } from './machine.js';
  */
 export interface MmPlugin {
   /** Who this plugin is. */
-  readonly meta: { readonly name: string; readonly version: string };
+  readonly meta: {
+    /** Short name (`'hugetlb'`, `'zsmalloc'`); kept in `Machine.pluginNames` and in recorded trace headers. */
+    readonly name: string;
+    /** The plugin's version string. */
+    readonly version: string;
+  };
   /** Register providers in the machine's child container. */
   register(container: DependencyContainer): void;
   /** Optional: run once the machine has booted and all providers are installed. */

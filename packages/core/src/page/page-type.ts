@@ -10,15 +10,40 @@ import type { Folio, Pfn } from '../types.js';
  * (see {@link PGTY_FIRST_FREE}).
  */
 export const PGTY = {
+  /**
+   * `PGTY_buddy`: `PageBuddy`, the first page of a free block on the buddy lists (its order is in
+   * `page->private`).
+   */
   buddy: 0xf0,
+  /**
+   * `PGTY_offline`: `PageOffline`, a logically offline page (inflated into a balloon, hot-unplugged or not
+   * yet onlined memory).
+   */
   offline: 0xf1,
+  /** `PGTY_table`: `PageTable`, a page-table page. */
   table: 0xf2,
+  /** `PGTY_guard`: `PageGuard`, a `debug_pagealloc` guard page split off a free block and kept unused. */
   guard: 0xf3,
+  /** `PGTY_hugetlb`: the head page of a hugetlb folio (`folio_test_hugetlb`, `PageHuge`). */
   hugetlb: 0xf4,
+  /** `PGTY_slab`: the head page of a slab (`folio_test_slab`, `PageSlab`). */
   slab: 0xf5,
+  /** `PGTY_zsmalloc`: `PageZsmalloc`, a page of a zsmalloc zspage. */
   zsmalloc: 0xf6,
+  /**
+   * `PGTY_unaccepted`: `PageUnaccepted`, memory a confidential-computing guest (TDX, SEV-SNP) has not
+   * accepted yet.
+   */
   unaccepted: 0xf7,
+  /**
+   * `PGTY_large_kmalloc`: the head of a `kmalloc` allocation too large for the slab caches, taken from the
+   * page allocator.
+   */
   large_kmalloc: 0xf8,
+  /**
+   * `PGTY_mapcount_underflow`: not a type but the top byte of a negative `_mapcount` (-1, i.e. `UINT_MAX`,
+   * means no type).
+   */
   mapcount_underflow: 0xff,
 } as const;
 
@@ -56,13 +81,14 @@ export function page_get_type(m: Machine, pfn: Pfn): number | null {
 }
 
 /** True if `pfn` has page type `type` (`page_type >> 24 == type`). */
-export function page_type_is(m: Machine, pfn: Pfn, type: number): boolean {
+export function pageTypeIs(m: Machine, pfn: Pfn, type: number): boolean {
   return m.memmap.mapcount[pfn]! >>> 24 === type && m.memmap.mapcount[pfn]! < TYPED_LIMIT;
 }
 
 /**
- * Set page type `type` on `pfn` (`__SetPage##uname` / `__folio_set_##fname`): a no-op if the page
- * already has it; otherwise the field must be "no type", else `MmError(EINVAL)` — the kernel's
+ * Set page type `type` on `pfn`, as `__SetPage##uname` / `__folio_set_##fname` do
+ * (`include/linux/page-flags.h`): a no-op if the page already has it; otherwise the field must be
+ * "no type", else `MmError(EINVAL)` — the kernel's
  * `VM_BUG_ON_FOLIO(data_race(folio->page.page_type) != UINT_MAX)`. The low 24 bits start at 0.
  */
 export function set_page_type(m: Machine, pfn: Pfn, type: number): void {
@@ -79,8 +105,9 @@ export function set_page_type(m: Machine, pfn: Pfn, type: number): void {
 }
 
 /**
- * Clear page type `type` (`__ClearPage##uname` / `__folio_clear_##fname`): a no-op if the page has no
- * type; otherwise it must have `type`, else `MmError(EINVAL)`. Leftover low bits never survive.
+ * Clear page type `type`, as `__ClearPage##uname` / `__folio_clear_##fname` do
+ * (`include/linux/page-flags.h`): a no-op if the page has no type; otherwise it must have `type`,
+ * else `MmError(EINVAL)`. Leftover low bits never survive.
  */
 export function clear_page_type(m: Machine, pfn: Pfn, type: number): void {
   const v = m.memmap.mapcount[pfn]!;
@@ -126,24 +153,95 @@ export interface PageTypeDef {
  * `FOLIO_TYPE_OPS()` in `include/linux/page-flags.h`.
  */
 export const PAGETYPE_TABLE = {
-  buddy: { type: PGTY.buddy, uname: 'Buddy', fname: 'buddy' },
-  offline: { type: PGTY.offline, uname: 'Offline', fname: 'offline' },
-  table: { type: PGTY.table, uname: 'Table', fname: 'pgtable' },
-  guard: { type: PGTY.guard, uname: 'Guard', fname: 'guard' },
-  hugetlb: { type: PGTY.hugetlb, uname: null, fname: 'hugetlb' },
-  slab: { type: PGTY.slab, uname: null, fname: 'slab' },
-  zsmalloc: { type: PGTY.zsmalloc, uname: 'Zsmalloc', fname: 'zsmalloc' },
-  unaccepted: { type: PGTY.unaccepted, uname: 'Unaccepted', fname: 'unaccepted' },
-  large_kmalloc: { type: PGTY.large_kmalloc, uname: null, fname: 'large_kmalloc' },
+  /** Page type `PGTY_buddy` and its helpers. */
+  buddy: {
+    /** Type value `PGTY_buddy`. */
+    type: PGTY.buddy,
+    /** Names `PageBuddy`, `__SetPageBuddy`, `__ClearPageBuddy`. */
+    uname: 'Buddy',
+    /** Names `folio_test_buddy`, `__folio_set_buddy`, `__folio_clear_buddy`. */
+    fname: 'buddy',
+  },
+  /** Page type `PGTY_offline` and its helpers. */
+  offline: {
+    /** Type value `PGTY_offline`. */
+    type: PGTY.offline,
+    /** Names `PageOffline`, `__SetPageOffline`, `__ClearPageOffline`. */
+    uname: 'Offline',
+    /** Names `folio_test_offline`, `__folio_set_offline`, `__folio_clear_offline`. */
+    fname: 'offline',
+  },
+  /** Page type `PGTY_table` and its helpers. */
+  table: {
+    /** Type value `PGTY_table`. */
+    type: PGTY.table,
+    /** Names `PageTable`, `__SetPageTable`, `__ClearPageTable`. */
+    uname: 'Table',
+    /** Names `folio_test_pgtable`, `__folio_set_pgtable`, `__folio_clear_pgtable`. */
+    fname: 'pgtable',
+  },
+  /** Page type `PGTY_guard` and its helpers. */
+  guard: {
+    /** Type value `PGTY_guard`. */
+    type: PGTY.guard,
+    /** Names `PageGuard`, `__SetPageGuard`, `__ClearPageGuard`. */
+    uname: 'Guard',
+    /** Names `folio_test_guard`, `__folio_set_guard`, `__folio_clear_guard`. */
+    fname: 'guard',
+  },
+  /** Page type `PGTY_hugetlb` and its helpers. */
+  hugetlb: {
+    /** Type value `PGTY_hugetlb`. */
+    type: PGTY.hugetlb,
+    /** `null`: the kernel has folio helpers only (`FOLIO_TYPE_OPS`). */
+    uname: null,
+    /** Names `folio_test_hugetlb`, `__folio_set_hugetlb`, `__folio_clear_hugetlb`. */
+    fname: 'hugetlb',
+  },
+  /** Page type `PGTY_slab` and its helpers. */
+  slab: {
+    /** Type value `PGTY_slab`. */
+    type: PGTY.slab,
+    /** `null`: the kernel has folio helpers only (`FOLIO_TYPE_OPS`). */
+    uname: null,
+    /** Names `folio_test_slab`, `__folio_set_slab`, `__folio_clear_slab`. */
+    fname: 'slab',
+  },
+  /** Page type `PGTY_zsmalloc` and its helpers. */
+  zsmalloc: {
+    /** Type value `PGTY_zsmalloc`. */
+    type: PGTY.zsmalloc,
+    /** Names `PageZsmalloc`, `__SetPageZsmalloc`, `__ClearPageZsmalloc`. */
+    uname: 'Zsmalloc',
+    /** Names `folio_test_zsmalloc`, `__folio_set_zsmalloc`, `__folio_clear_zsmalloc`. */
+    fname: 'zsmalloc',
+  },
+  /** Page type `PGTY_unaccepted` and its helpers. */
+  unaccepted: {
+    /** Type value `PGTY_unaccepted`. */
+    type: PGTY.unaccepted,
+    /** Names `PageUnaccepted`, `__SetPageUnaccepted`, `__ClearPageUnaccepted`. */
+    uname: 'Unaccepted',
+    /** Names `folio_test_unaccepted`, `__folio_set_unaccepted`, `__folio_clear_unaccepted`. */
+    fname: 'unaccepted',
+  },
+  /** Page type `PGTY_large_kmalloc` and its helpers. */
+  large_kmalloc: {
+    /** Type value `PGTY_large_kmalloc`. */
+    type: PGTY.large_kmalloc,
+    /** `null`: the kernel has folio helpers only (`FOLIO_TYPE_OPS`). */
+    uname: null,
+    /** Names `folio_test_large_kmalloc`, `__folio_set_large_kmalloc`, `__folio_clear_large_kmalloc`. */
+    fname: 'large_kmalloc',
+  },
 } as const satisfies Record<string, PageTypeDef>;
 
 /** The type of {@link PAGETYPE_TABLE}. */
 export type PageTypeTable = typeof PAGETYPE_TABLE;
-type TT = PageTypeTable;
 /** The folio-helper names of {@link PAGETYPE_TABLE} (`buddy`, `hugetlb`, …), as in `folio_test_<name>`. */
-export type Fname = TT[keyof TT]['fname'];
+export type Fname = PageTypeTable[keyof PageTypeTable]['fname'];
 /** The CamelCase names of {@link PAGETYPE_TABLE} (`Buddy`, `Offline`, …), as in `Page<Name>`. */
-export type TUname = { [K in keyof TT]: TT[K]['uname'] }[keyof TT] & string;
+export type TUname = { [K in keyof PageTypeTable]: PageTypeTable[K]['uname'] }[keyof PageTypeTable] & string;
 
 /** The generated page-type helpers, typed by kernel name. */
 export type PageTypeHelpers = { [F in Fname as `folio_test_${F}`]: (m: Machine, folio: Folio) => boolean } & {

@@ -12,10 +12,18 @@ import type { Folio, Pfn } from '../types.js';
 
 /** `enum zone_type` (`include/linux/mmzone.h`, x86-64 without HIGHMEM). */
 export const ZONE = {
+  /** `ZONE_DMA`: the lowest 16 MiB, for ISA-style DMA. */
   DMA: 0,
+  /** `ZONE_DMA32`: memory below 4 GiB, for devices that can only address 32 bits. */
   DMA32: 1,
+  /** `ZONE_NORMAL`: the rest of ordinary memory. */
   NORMAL: 2,
+  /**
+   * `ZONE_MOVABLE`: only movable allocations may use it (`movablecore=`, hot-pluggable memory), so its
+   * pages can be migrated away and the memory offlined.
+   */
   MOVABLE: 3,
+  /** `ZONE_DEVICE`: device memory with struct pages (`memremap_pages`); its pages never enter the buddy allocator. */
   DEVICE: 4,
 } as const;
 
@@ -38,27 +46,27 @@ export function pfn_valid(m: Machine, pfn: number): boolean {
   return Number.isInteger(pfn) && pfn >= 0 && pfn < m.memmap.flags.length && m.memmap.flags[pfn]! >>> 24 !== 0xff;
 }
 
-/** `page_zonenum(page)`: the zone index (`ZONE.*`). */
+/** `page_zonenum(page)` (`include/linux/mm.h`): the zone index (`ZONE.*`). */
 export function page_zonenum(m: Machine, pfn: Pfn): number {
   return (m.memmap.flags[pfn]! >>> 24) & 7;
 }
 
-/** `page_to_nid(page)`: the node id. */
+/** `page_to_nid(page)` (`include/linux/mm.h`): the node id. */
 export function page_to_nid(m: Machine, pfn: Pfn): number {
   return m.memmap.flags[pfn]! >>> 27;
 }
 
-/** `folio_nid(folio)`. */
+/** `folio_nid(folio)` (`include/linux/mm.h`): the node id of the folio. */
 export function folio_nid(m: Machine, folio: Folio): number {
   return m.memmap.flags[folio]! >>> 27;
 }
 
-/** `page_zone(page)`: the page's zone. */
+/** `page_zone(page)` (`include/linux/mm.h`): the page's zone. */
 export function page_zone(m: Machine, pfn: Pfn): Zone {
   return m.zoneById[m.memmap.flags[pfn]! >>> 24]!;
 }
 
-/** `folio_zone(folio)`. */
+/** `folio_zone(folio)` (`include/linux/mm.h`): the folio's zone. */
 export function folio_zone(m: Machine, folio: Folio): Zone {
   return m.zoneById[m.memmap.flags[folio]! >>> 24]!;
 }

@@ -2,57 +2,87 @@ import { EventEmitter } from 'eventemitter3';
 
 /** `kmem:mm_page_alloc` (`include/trace/events/kmem.h`). */
 export interface MmPageAllocEvent {
+  /** PFN of the first page of the allocated block. */
   readonly pfn: number;
+  /** Allocation order. */
   readonly order: number;
+  /** The GFP mask of the request (`GFP.*` bits). */
   readonly gfp_flags: number;
+  /** Migratetype the request maps to (`gfp_migratetype`). */
   readonly migratetype: number;
 }
 
-/** `kmem:mm_page_free`. */
+/** `kmem:mm_page_free` (`include/trace/events/kmem.h`): a block freed to the page allocator. */
 export interface MmPageFreeEvent {
+  /** PFN of the first page of the freed block. */
   readonly pfn: number;
+  /** Order of the freed block. */
   readonly order: number;
 }
 
 /** `kmem:mm_page_free_batched` (order-0 pages freed from a batch, e.g. `free_unref_folios`). */
 export interface MmPageFreeBatchedEvent {
+  /** PFN of the freed page. */
   readonly pfn: number;
 }
 
 /** `kmem:mm_page_pcpu_drain`: a page moved from a per-CPU list back to the buddy lists. */
 export interface MmPagePcpuDrainEvent {
+  /** PFN of the first page returned to the buddy lists. */
   readonly pfn: number;
+  /** Order of the block. */
   readonly order: number;
+  /** Migratetype of the per-CPU list it came from. */
   readonly migratetype: number;
 }
 
 /** `kmem:mm_page_alloc_zone_locked`: a block taken from the buddy lists under the zone lock. */
 export interface MmPageAllocZoneLockedEvent {
+  /** PFN of the first page of the block. */
   readonly pfn: number;
+  /** Order of the block. */
   readonly order: number;
+  /** Migratetype of the free list it was taken for. */
   readonly migratetype: number;
+  /**
+   * The kernel prints `pcp_allowed_order(order) && migratetype < MIGRATE_PCPTYPES` (a block of a kind
+   * the per-CPU lists cache); the model sets it when the block refills a per-CPU list (`rmqueue_bulk`).
+   */
   readonly percpu_refill: boolean;
 }
 
 /** `kmem:mm_page_alloc_extfrag`: an allocation fell back to another migratetype's free lists. */
 export interface MmPageAllocExtfragEvent {
+  /** PFN of the first page taken. */
   readonly pfn: number;
+  /** Order that was requested. */
   readonly alloc_order: number;
+  /** Order of the fallback free block it came from. */
   readonly fallback_order: number;
+  /** Migratetype that was requested. */
   readonly alloc_migratetype: number;
+  /** Migratetype of the free list it fell back to. */
   readonly fallback_migratetype: number;
+  /** True if the pageblock was claimed for the requested migratetype, false if the block was only stolen. */
   readonly change_ownership: boolean;
 }
 
 /** A `bad_page()` report (`mm/page_alloc.c`): the page is leaked, as the kernel does. */
 export interface BadPageEvent {
+  /** PFN of the bad page. */
   readonly pfn: number;
+  /** Why the page is bad (`bad_page`'s reason, e.g. `"nonzero mapcount"`). */
   readonly reason: string;
 }
 
-/** A `page_ref:*` tracepoint (CONFIG_DEBUG_PAGE_REF): `v` is the value after the operation. */
+/**
+ * A `page_ref:*` tracepoint (`include/trace/events/page_ref.h`, CONFIG_DEBUG_PAGE_REF): `v` is the value
+ * after the operation.
+ */
 export interface PageRefEvent {
+  /** PFN of the page whose `_refcount` changed. */
   readonly pfn: number;
+  /** The `_refcount` after the operation (for a failed freeze: the unchanged count). */
   readonly v: number;
 }
 
@@ -61,8 +91,11 @@ export interface PageRefEvent {
  * (`owner` is the owner's name, or `"page_alloc"` for the default path).
  */
 export interface FolioFreedEvent {
+  /** PFN of the freed folio (its head page). */
   readonly folio: number;
+  /** Name of the owner that took the folio (`FolioOwnerOps.name`), or `"page_alloc"`. */
   readonly owner: string;
+  /** The machine's free-dispatch strategy (`'owner-ops'` or `'mainline'`). */
   readonly strategy: string;
 }
 
@@ -154,16 +187,27 @@ export interface MmCompactionZoneEvent {
  * merging, e.g. `declare module '@mm/core' { interface MmEvents { ... } }`.
  */
 export interface MmEvents {
+  /** `kmem:mm_page_alloc`: the page allocator returned a block. */
   mm_page_alloc: (e: MmPageAllocEvent) => void;
+  /** `kmem:mm_page_free`: a block was freed to the page allocator. */
   mm_page_free: (e: MmPageFreeEvent) => void;
+  /** `kmem:mm_page_free_batched`: an order-0 page freed as part of a batch. */
   mm_page_free_batched: (e: MmPageFreeBatchedEvent) => void;
+  /** `kmem:mm_page_pcpu_drain`: a per-CPU list gave a page back to the buddy lists. */
   mm_page_pcpu_drain: (e: MmPagePcpuDrainEvent) => void;
+  /** `kmem:mm_page_alloc_zone_locked`: a block taken from the buddy lists under the zone lock. */
   mm_page_alloc_zone_locked: (e: MmPageAllocZoneLockedEvent) => void;
+  /** `kmem:mm_page_alloc_extfrag`: an allocation fell back to another migratetype. */
   mm_page_alloc_extfrag: (e: MmPageAllocExtfragEvent) => void;
+  /** A `bad_page()` report (`mm/page_alloc.c`). */
   bad_page: (e: BadPageEvent) => void;
+  /** `page_ref:page_ref_mod_and_test`: a refcount change whose result was tested for zero. */
   page_ref_mod_and_test: (e: PageRefEvent) => void;
+  /** `page_ref:page_ref_freeze`: `page_ref_freeze` ran (successfully or not). */
   page_ref_freeze: (e: PageRefEvent) => void;
+  /** `page_ref:page_ref_unfreeze`: a frozen refcount was set again. */
   page_ref_unfreeze: (e: PageRefEvent) => void;
+  /** Model event: `__folio_put` handed a folio to its owner or to the page allocator. */
   folio_freed: (e: FolioFreedEvent) => void;
   /** `migrate:mm_migrate_pages_start`: a `migrate_pages()` call begins. */
   mm_migrate_pages_start: (e: MmMigratePagesStartEvent) => void;

@@ -84,15 +84,22 @@ export type NodeStatItem = (typeof NODE_STAT_ITEMS)[number];
 /** Name of a global event counter. */
 export type VmEventItem = (typeof VM_EVENT_ITEMS)[number];
 
-function indexOf<T extends string>(names: readonly T[]): { readonly [K in T]: number } {
+/**
+ * The slot of each counter named `T` in its counter array, i.e. the counter's position in the kernel's
+ * enum (`NR_ZONE.nr_free_pages` is `NR_FREE_PAGES`). The names are the `/proc/vmstat` names listed in
+ * {@link ZONE_STAT_ITEMS}, {@link NODE_STAT_ITEMS} and {@link VM_EVENT_ITEMS}.
+ */
+export type CounterIndex<T extends string> = { readonly [K in T]: number };
+
+function indexOf<T extends string>(names: readonly T[]): CounterIndex<T> {
   const o: Record<string, number> = {};
   names.forEach((n, i) => (o[n] = i));
-  return o as { readonly [K in T]: number };
+  return o as CounterIndex<T>;
 }
 
 /** Index of each per-zone counter in `Zone.vmstat`: `NR_ZONE.nr_free_pages`, … */
-export const NR_ZONE = indexOf(ZONE_STAT_ITEMS);
+export const NR_ZONE: CounterIndex<ZoneStatItem> = indexOf(ZONE_STAT_ITEMS);
 /** Index of each per-node counter in `PgData.vmstat`. */
-export const NR_NODE = indexOf(NODE_STAT_ITEMS);
+export const NR_NODE: CounterIndex<NodeStatItem> = indexOf(NODE_STAT_ITEMS);
 /** Index of each event counter in `Machine.vmEvents`. */
-export const VM_EVENT = indexOf(VM_EVENT_ITEMS);
+export const VM_EVENT: CounterIndex<VmEventItem> = indexOf(VM_EVENT_ITEMS);

@@ -65,7 +65,14 @@ export interface SoakResult {
   /** Violations (0 expected): the first one's message, if any. */
   violations: number;
   /** The first violation: operation number, operation and message. */
-  firstViolation: { readonly op: number; readonly name: string; readonly message: string } | null;
+  firstViolation: {
+    /** Index of the operation after which the violation was seen. */
+    readonly op: number;
+    /** Name of that operation. */
+    readonly name: string;
+    /** The first line of the error (a `VmBugError` names the invariant). */
+    readonly message: string;
+  } | null;
   /** Invariant checks run. */
   checks: number;
 }

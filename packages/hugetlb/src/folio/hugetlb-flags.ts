@@ -55,20 +55,36 @@ export const hugetlbFlags: HugetlbFlagHelpers = generate();
 
 /** Named exports of the generated helpers: test, set and clear one `HPG_*` bit of the folio's `private`. */
 export const {
+  /** `folio_test_hugetlb_restore_reserve` (`include/linux/hugetlb.h`): test `HPG_restore_reserve`. */
   folio_test_hugetlb_restore_reserve,
+  /** `folio_set_hugetlb_restore_reserve` (`include/linux/hugetlb.h`): set `HPG_restore_reserve`. */
   folio_set_hugetlb_restore_reserve,
+  /** `folio_clear_hugetlb_restore_reserve` (`include/linux/hugetlb.h`): clear `HPG_restore_reserve`. */
   folio_clear_hugetlb_restore_reserve,
+  /** `folio_test_hugetlb_migratable` (`include/linux/hugetlb.h`): test `HPG_migratable`. */
   folio_test_hugetlb_migratable,
+  /** `folio_set_hugetlb_migratable` (`include/linux/hugetlb.h`): set `HPG_migratable`. */
   folio_set_hugetlb_migratable,
+  /** `folio_clear_hugetlb_migratable` (`include/linux/hugetlb.h`): clear `HPG_migratable`. */
   folio_clear_hugetlb_migratable,
+  /** `folio_test_hugetlb_temporary` (`include/linux/hugetlb.h`): test `HPG_temporary`. */
   folio_test_hugetlb_temporary,
+  /** `folio_set_hugetlb_temporary` (`include/linux/hugetlb.h`): set `HPG_temporary`. */
   folio_set_hugetlb_temporary,
+  /** `folio_clear_hugetlb_temporary` (`include/linux/hugetlb.h`): clear `HPG_temporary`. */
   folio_clear_hugetlb_temporary,
+  /** `folio_test_hugetlb_freed` (`include/linux/hugetlb.h`): test `HPG_freed`. */
   folio_test_hugetlb_freed,
+  /** `folio_set_hugetlb_freed` (`include/linux/hugetlb.h`): set `HPG_freed`. */
   folio_set_hugetlb_freed,
+  /** `folio_clear_hugetlb_freed` (`include/linux/hugetlb.h`): clear `HPG_freed`. */
   folio_clear_hugetlb_freed,
+  /** `folio_test_hugetlb_vmemmap_optimized` (`include/linux/hugetlb.h`): test `HPG_vmemmap_optimized`. */
   folio_test_hugetlb_vmemmap_optimized,
+  /** `folio_set_hugetlb_vmemmap_optimized` (`include/linux/hugetlb.h`): set `HPG_vmemmap_optimized`. */
   folio_set_hugetlb_vmemmap_optimized,
+  /** `folio_clear_hugetlb_vmemmap_optimized` (`include/linux/hugetlb.h`): clear `HPG_vmemmap_optimized`. */
   folio_clear_hugetlb_vmemmap_optimized,
+  /** `folio_test_hugetlb_raw_hwp_unreliable` (`include/linux/hugetlb.h`): test `HPG_raw_hwp_unreliable`. */
   folio_test_hugetlb_raw_hwp_unreliable,
 } = hugetlbFlags;

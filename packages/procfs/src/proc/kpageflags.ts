@@ -205,7 +205,12 @@ export function kpagecount_read(m: Machine): Uint8Array {
 }
 
 /** Both files from one pass over the memmap (what a snapshot writes). */
-export function kpageflagsAndCount(m: Machine): { kpageflags: Uint8Array; kpagecount: Uint8Array } {
+export function kpageflagsAndCount(m: Machine): {
+  /** The contents of `/proc/kpageflags`, as {@link kpageflags_read} returns them. */
+  kpageflags: Uint8Array;
+  /** The contents of `/proc/kpagecount`, as {@link kpagecount_read} returns them. */
+  kpagecount: Uint8Array;
+} {
   const d = kpageDump(m, true, true);
   return { kpageflags: bytes(d.flags), kpagecount: bytes(d.count) };
 }

@@ -142,7 +142,9 @@ const contributable = (fields: readonly MeminfoField[]): string[] => fields.filt
  * print) and left out of the node's file.
  */
 export const CONTRIBUTABLE_MEMINFO_KEYS = {
+  /** Keys a contributor may set for `/proc/meminfo`. */
   global: new Set(contributable(MEMINFO_FIELDS)),
+  /** Keys a contributor may set for a node's `meminfo` (node keys plus the `/proc/meminfo` ones). */
   node: new Set([...contributable(NODE_MEMINFO_FIELDS), ...contributable(MEMINFO_FIELDS)]),
 } as const;
 

@@ -10,23 +10,32 @@ export class GenPool {
   /** Pages handed out and not yet freed. */
   allocated = 0;
 
-  /** `gen_pool_add_owner(pool, addr, phys, size, nid, owner)`: add a chunk of PFNs. */
+  /** `gen_pool_add_owner(pool, addr, phys, size, nid, owner)` (`lib/genalloc.c`): add a chunk of PFNs. */
   gen_pool_add_owner(start: number, nrPages: number, owner: unknown): void {
     this.chunks.push({ start, nrPages, bits: new Uint8Array(nrPages), owner });
   }
 
-  /** `gen_pool_size(pool)`, in pages. */
+  /** `gen_pool_size(pool)` (`lib/genalloc.c`), in pages. */
   gen_pool_size(): number {
     return this.chunks.reduce((s, c) => s + c.nrPages, 0);
   }
 
-  /** `gen_pool_avail(pool)`, in pages. */
+  /** `gen_pool_avail(pool)` (`lib/genalloc.c`), in pages. */
   gen_pool_avail(): number {
     return this.gen_pool_size() - this.allocated;
   }
 
-  /** `gen_pool_alloc_owner(pool, size, &owner)`: first fit of `nrPages` contiguous pages; the start PFN and the chunk's owner, or null. */
-  gen_pool_alloc_owner(nrPages: number): { pfn: number; owner: unknown } | null {
+  /**
+   * `gen_pool_alloc_owner(pool, size, &owner)` (`include/linux/genalloc.h`, over
+   * `gen_pool_alloc_algo_owner` in `lib/genalloc.c`): first fit of `nrPages` contiguous pages; the start
+   * PFN and the chunk's owner, or null.
+   */
+  gen_pool_alloc_owner(nrPages: number): {
+    /** First PFN of the allocated range. */
+    pfn: number;
+    /** The owner of the chunk it came from (`gen_pool_add_owner`'s `owner`). */
+    owner: unknown;
+  } | null {
     for (const c of this.chunks) {
       let run = 0;
       for (let i = 0; i < c.nrPages; i++) {
@@ -43,9 +52,9 @@ export class GenPool {
   }
 
   /**
-   * `gen_pool_free_owner(pool, addr, size, &owner)`: give `nrPages` back; returns the chunk's owner.
-   * Freeing pages that are not allocated is the kernel's `BUG_ON(remain)`: `MmError(EINVAL)`, nothing
-   * changed.
+   * `gen_pool_free_owner(pool, addr, size, &owner)` (`lib/genalloc.c`): give `nrPages` back; returns
+   * the chunk's owner. Freeing pages that are not allocated is the kernel's `BUG_ON(remain)`:
+   * `MmError(EINVAL)`, nothing changed.
    */
   gen_pool_free_owner(pfn: number, nrPages: number): unknown {
     const c = this.chunks.find((k) => pfn >= k.start && pfn + nrPages <= k.start + k.nrPages);

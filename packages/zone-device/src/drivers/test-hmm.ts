@@ -124,7 +124,15 @@ export class Dmirror {
   /** `notifier.mm`: the mirrored process. */
   readonly mm: MmStruct;
   /** `pt`: the device page table, page index → device PFN (`write` when mapped writable). */
-  readonly pt = new Map<number, { pfn: number; write: boolean }>();
+  readonly pt = new Map<
+    number,
+    {
+      /** The device PFN mapped at this page index. */
+      pfn: number;
+      /** The entry is mapped writable. */
+      write: boolean;
+    }
+  >();
   /** The mirror's id (what a backing page's `zone_device_data` points at). */
   readonly id: number;
 
@@ -157,8 +165,8 @@ function dmirror_select_device(mdevice: DmirrorDevice): number {
 }
 
 /**
- * `dmirror_device_init(mdevice, id)`: create a device of the given type (default PRIVATE) with
- * `chunkPages` pages per chunk (default `DEVMEM_CHUNK_PAGES`) and map its first chunk.
+ * `dmirror_device_init(mdevice, id)` (`lib/test_hmm.c`): create a device of the given type (default
+ * PRIVATE) with `chunkPages` pages per chunk (default `DEVMEM_CHUNK_PAGES`) and map its first chunk.
  */
 export function dmirror_device_init(m: Machine, type: typeof MEMORY_DEVICE_PRIVATE | typeof MEMORY_DEVICE_COHERENT = MEMORY_DEVICE_PRIVATE, chunkPages = DEVMEM_CHUNK_PAGES): DmirrorDevice {
   const d = new DmirrorDevice(m, type, chunkPages);
@@ -168,10 +176,10 @@ export function dmirror_device_init(m: Machine, type: typeof MEMORY_DEVICE_PRIVA
 }
 
 /**
- * `dmirror_allocate_chunk(mdevice, ppage)`: claim a free physical range, map it with `memremap_pages`
- * (type, `dmirror_devmem_ops`, owner = the device, current node) and push every page on the free list;
- * with `takeOne`, pop one page for the caller. Returns the popped PFN (or 0 without `takeOne`), or
- * -ENOMEM.
+ * `dmirror_allocate_chunk(mdevice, ppage)` (`lib/test_hmm.c`): claim a free physical range, map it
+ * with `memremap_pages` (type, `dmirror_devmem_ops`, owner = the device, current node) and push every
+ * page on the free list; with `takeOne`, pop one page for the caller. Returns the popped PFN (or 0
+ * without `takeOne`), or -ENOMEM.
  */
 export function dmirror_allocate_chunk(d: DmirrorDevice, takeOne: boolean): number {
   const m = d.m;
@@ -192,10 +200,10 @@ export function dmirror_allocate_chunk(d: DmirrorDevice, takeOne: boolean): numb
 }
 
 /**
- * `dmirror_devmem_alloc_page(mdevice)`: for PRIVATE memory allocate the backing system page
- * (`GFP_HIGHUSER`), take a device page from the free list (or a new chunk), `zone_device_page_init` it
- * (refcount 1, locked, one pgmap reference) and point its `zone_device_data` at the backing page.
- * Returns the device PFN, or -1.
+ * `dmirror_devmem_alloc_page(mdevice)` (`lib/test_hmm.c`): for PRIVATE memory allocate the backing
+ * system page (`GFP_HIGHUSER`), take a device page from the free list (or a new chunk),
+ * `zone_device_page_init` it (refcount 1, locked, one pgmap reference) and point its
+ * `zone_device_data` at the backing page. Returns the device PFN, or -1.
  */
 export function dmirror_devmem_alloc_page(d: DmirrorDevice): Pfn | -1 {
   const m = d.m;
@@ -221,8 +229,8 @@ export function dmirror_devmem_alloc_page(d: DmirrorDevice): Pfn | -1 {
 }
 
 /**
- * `dmirror_devmem_free(page)`: the `page_free` op — free the backing page (PRIVATE) and, unless the
- * page's chunk is being removed, push the page back on the free list (`cfree++`).
+ * `dmirror_devmem_free(page)` (`lib/test_hmm.c`): the `page_free` op — free the backing page (PRIVATE)
+ * and, unless the page's chunk is being removed, push the page back on the free list (`cfree++`).
  */
 export function dmirror_devmem_free(d: DmirrorDevice, page: Pfn): void {
   const m = d.m;
@@ -273,10 +281,11 @@ export interface DmirrorCmdResult {
 }
 
 /**
- * `dmirror_migrate_to_device(dmirror, cmd)` (`HMM_DMIRROR_MIGRATE_TO_DEV`): move `npages` pages of the
- * process at `addr` into device memory, 64 at a time: `migrate_vma_setup` (SELECT_SYSTEM), allocate and
- * "copy", `migrate_vma_pages`, map them in the device page table, `migrate_vma_finalize`. `cpages`
- * counts the range's pages now in this device's memory. -EINVAL for a range outside a readable VMA.
+ * `dmirror_migrate_to_device(dmirror, cmd)` (`lib/test_hmm.c`, `HMM_DMIRROR_MIGRATE_TO_DEV`): move
+ * `npages` pages of the process at `addr` into device memory, 64 at a time: `migrate_vma_setup`
+ * (SELECT_SYSTEM), allocate and "copy", `migrate_vma_pages`, map them in the device page table,
+ * `migrate_vma_finalize`. `cpages` counts the range's pages now in this device's memory. -EINVAL for a
+ * range outside a readable VMA.
  */
 export function dmirror_migrate_to_device(dmirror: Dmirror, addr: number, npages: number): DmirrorCmdResult {
   return dmirror.mdevice.m.withChecksDeferred('dmirror_migrate_to_device', () => {
@@ -306,8 +315,9 @@ export function dmirror_migrate_to_device(dmirror: Dmirror, addr: number, npages
 }
 
 /**
- * `dmirror_devmem_fault_alloc_and_copy(args, dmirror)`: a system page for every collected device page
- * (`alloc_page_vma(GFP_HIGHUSER_MOVABLE)`, locked), dropping its device page-table entry.
+ * `dmirror_devmem_fault_alloc_and_copy(args, dmirror)` (`lib/test_hmm.c`): a system page for every
+ * collected device page (`alloc_page_vma(GFP_HIGHUSER_MOVABLE)`, locked), dropping its device
+ * page-table entry.
  */
 function dmirror_devmem_fault_alloc_and_copy(args: MigrateVma, dmirror: Dmirror): number {
   const m = dmirror.mdevice.m;
@@ -334,8 +344,9 @@ function dmirror_successful_migrated_pages(args: MigrateVma): number {
 }
 
 /**
- * `dmirror_migrate_to_system(dmirror, cmd)` (`HMM_DMIRROR_MIGRATE_TO_SYS`): bring `npages` pages at
- * `addr` back from this device's memory, 64 at a time. `cpages` counts the pages migrated.
+ * `dmirror_migrate_to_system(dmirror, cmd)` (`lib/test_hmm.c`, `HMM_DMIRROR_MIGRATE_TO_SYS`): bring
+ * `npages` pages at `addr` back from this device's memory, 64 at a time. `cpages` counts the pages
+ * migrated.
  */
 export function dmirror_migrate_to_system(dmirror: Dmirror, addr: number, npages: number): DmirrorCmdResult {
   return dmirror.mdevice.m.withChecksDeferred('dmirror_migrate_to_system', () => {
@@ -361,9 +372,9 @@ export function dmirror_migrate_to_system(dmirror: Dmirror, addr: number, npages
 }
 
 /**
- * `dmirror_devmem_fault(vmf)`: the `migrate_to_ram` op — find the mirror through the backing page,
- * migrate the one faulting page back with `fault_page` set (the page is locked and referenced by
- * `do_swap_page`), and return 0, or `VM_FAULT_SIGBUS` if `migrate_vma_setup` fails.
+ * `dmirror_devmem_fault(vmf)` (`lib/test_hmm.c`): the `migrate_to_ram` op — find the mirror through
+ * the backing page, migrate the one faulting page back with `fault_page` set (the page is locked and
+ * referenced by `do_swap_page`), and return 0, or `VM_FAULT_SIGBUS` if `migrate_vma_setup` fails.
  */
 export function dmirror_devmem_fault(d: DmirrorDevice, vmf: VmFault): number {
   const m = d.m;
@@ -387,9 +398,9 @@ export function dmirror_devmem_fault(d: DmirrorDevice, vmf: VmFault): number {
 }
 
 /**
- * `dmirror_device_evict_chunk(chunk)`: migrate every allocated page of the chunk back to system memory
- * (`migrate_device_range`, a new locked system page each, `migrate_device_pages`,
- * `migrate_device_finalize`), wherever it is mapped.
+ * `dmirror_device_evict_chunk(chunk)` (`lib/test_hmm.c`): migrate every allocated page of the chunk
+ * back to system memory (`migrate_device_range`, a new locked system page each,
+ * `migrate_device_pages`, `migrate_device_finalize`), wherever it is mapped.
  */
 export function dmirror_device_evict_chunk(d: DmirrorDevice, chunk: DmirrorChunk): void {
   const m = d.m;
@@ -410,11 +421,11 @@ export function dmirror_device_evict_chunk(d: DmirrorDevice, chunk: DmirrorChunk
 }
 
 /**
- * `dmirror_device_remove_chunks(mdevice)` (`HMM_DMIRROR_RELEASE`): for every chunk, mark it removed,
- * take its free pages off the free list, evict its allocated pages, and `memunmap_pages` it; once an
- * unmap completes, the chunk leaves the device and its physical range is released. Returns whether
- * every unmap completed at once (it does unless some page could not be evicted, e.g. for lack of
- * system memory; such a chunk goes when its last page is freed).
+ * `dmirror_device_remove_chunks(mdevice)` (`lib/test_hmm.c`, `HMM_DMIRROR_RELEASE`): for every chunk,
+ * mark it removed, take its free pages off the free list, evict its allocated pages, and
+ * `memunmap_pages` it; once an unmap completes, the chunk leaves the device and its physical range is
+ * released. Returns whether every unmap completed at once (it does unless some page could not be
+ * evicted, e.g. for lack of system memory; such a chunk goes when its last page is freed).
  */
 export function dmirror_device_remove_chunks(d: DmirrorDevice): boolean {
   return d.m.withChecksDeferred('dmirror_device_remove_chunks', () => {

@@ -16,7 +16,11 @@ export class ZoneDeviceState {
   /** Device-memory regions claimed with `request_free_mem_region`. */
   readonly resources: PfnRange[] = [];
 
-  /** The state of machine `m`. */
+  /**
+   * The state of machine `m`.
+   *
+   * @param m - The machine this state belongs to.
+   */
   constructor(@inject(Machine) readonly m: Machine) {}
 
   /** `xa_load(&pgmap_array, pfn)`: the pgmap whose range holds `pfn`, or null. */

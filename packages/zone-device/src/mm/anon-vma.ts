@@ -12,7 +12,11 @@ import { VmAreaStruct, type MmStruct } from './mm-struct.js';
 export class AnonVmaTable {
   private readonly vmas = new Map<number, VmAreaStruct>();
 
-  /** The table of machine `m`. */
+  /**
+   * The table of machine `m`.
+   *
+   * @param m - The machine whose anon_vmas this table maps.
+   */
   constructor(@inject(Machine) readonly m: Machine) {}
 
   /** `anon_vma_prepare(vma)`: give `vma` a new core anon_vma and remember it. */
