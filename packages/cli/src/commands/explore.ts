@@ -1,3 +1,4 @@
+import { startStopwatch, type Stopwatch } from '../stopwatch.js';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { EXPLORE_STRATEGIES, SCENARIOS, explore, type ExploreResult, type ExploreStats, type ExploreStrategy } from '@mm/explore';
@@ -29,10 +30,10 @@ export interface ExploreFlags {
   readonly json?: boolean;
 }
 
-function progressLine(io: CliIo, t0: number): (s: ExploreStats) => void {
+function progressLine(io: CliIo, clock: Stopwatch): (s: ExploreStats) => void {
   return (s) => {
     if (io.stderr.isTTY !== true) return;
-    const secs = Math.max(1e-3, (performance.now() - t0) / 1000);
+    const secs = Math.max(1e-3, clock.seconds());
     io.stderr.write(`\rexplore: ${s.interleavings} interleavings, ${s.states} states, ${Math.round(s.interleavings / secs)}/s `);
   };
 }
@@ -70,14 +71,14 @@ export async function exploreCommand(scenario: string, flags: ExploreFlags, io: 
     ...(flags.seed === undefined ? {} : { seed: flags.seed }),
     ...(flags.runs === undefined ? {} : { runs: flags.runs }),
   };
-  const t0 = performance.now();
+  const clock = startStopwatch();
   let r: ExploreResult;
   if (workers > 1) {
     const { exploreInWorkers } = await import('./explore-workers.js');
     r = await exploreInWorkers(scenario, params, options, workers);
-  } else r = explore(scenario, params, { ...options, onProgress: progressLine(io, t0) });
+  } else r = explore(scenario, params, { ...options, onProgress: progressLine(io, clock) });
   if (io.stderr.isTTY === true) io.stderr.write('\n');
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = clock.seconds();
   if (flags.out !== undefined && r.counterexample !== null) {
     await writeFile(resolve(io.cwd ?? process.cwd(), flags.out), `${r.counterexample.trace.join('\n')}\n`);
   }

@@ -1,3 +1,4 @@
+import { startStopwatch } from '../stopwatch.js';
 import { SOAK_PLUGINS, soak, type SoakResult } from '@mm/explore';
 import { CliError } from '../cli-error.js';
 import { jsonText } from '../format.js';
@@ -43,7 +44,7 @@ export async function soakCommand(flags: SoakFlags, io: CliIo): Promise<void> {
   const plugins = flags.plugins ?? SOAK_PLUGINS;
   for (const p of plugins) if (!(SOAK_PLUGINS as readonly string[]).includes(p)) throw new CliError(`--plugins ${p}: the soak drives ${SOAK_PLUGINS.join(', ')}`);
   const seed = flags.seed ?? 1;
-  const t0 = performance.now();
+  const clock = startStopwatch();
   const tty = io.stderr.isTTY === true;
   const r = soak({
     ops: flags.ops,
@@ -54,7 +55,7 @@ export async function soakCommand(flags: SoakFlags, io: CliIo): Promise<void> {
     ...(tty ? { onProgress: (n: number) => io.stderr.write(`\rsoak: ${n}/${flags.ops} operations `) } : {}),
   });
   if (tty) io.stderr.write('\n');
-  const seconds = (performance.now() - t0) / 1000;
+  const seconds = clock.seconds();
   io.stdout.write(flags.json ? jsonText({ seed, ...r, seconds }) : soakText(r, seed, seconds));
   if (r.violations > 0) throw new CliError(`soak: violation at operation ${r.firstViolation!.op}: ${r.firstViolation!.message}`);
 }
