@@ -50,4 +50,27 @@ describe('examples run as the README shows them', () => {
     expect(out[1]).toMatch(/^\[mainline\] pool of 8 pages; .* came home at refcount 0; free\(\) ran 9 times; lru word 0x0$/);
     expect(out[0]!.replace(/\[.*?\]|lru word.*/g, '')).toBe(out[1]!.replace(/\[.*?\]|lru word.*/g, ''));
   });
+
+  it('fragmentation-study.ts: both strategies and both page-type rules agree, and compaction makes order-9 blocks', () => {
+    const [header, ...lines] = runExample('fragmentation-study.ts').trim().split('\n');
+    expect(header!.split('|').map((c) => c.trim())).toEqual(['', 'owner-ops sticky', 'mainline sticky', 'owner-ops clear', 'mainline clear']);
+    const rows = new Map(
+      lines.map((l) => {
+        const [label, ...cells] = l.split('|').map((c) => c.trim());
+        return [label!, cells] as const;
+      }),
+    );
+    expect(rows.size).toBe(11);
+    // Neither switch changes where any page goes: every row is the same in all four columns.
+    for (const [label, cells] of rows) expect(new Set(cells), label).toHaveProperty('size', 1);
+    const n = (label: string): number => Number(rows.get(label)![0]);
+    // Half the anonymous folios were unmapped between movable pages: no free pageblock before, so
+    // every free page sits below order 9; compaction migrates anon and balloon pages out and frees whole blocks.
+    expect(n('free blocks of order >= 9 before')).toBe(0);
+    expect(n('extfrag order 9 before (%)')).toBe(100);
+    expect(n('free blocks of order >= 9 after')).toBeGreaterThan(n('free blocks of order >= 9 before'));
+    expect(n('extfrag order 9 after (%)')).toBeLessThan(n('extfrag order 9 before (%)'));
+    expect(n('pgmigrate_success')).toBeGreaterThan(0);
+    expect(n('balloon_migrate')).toBeGreaterThan(0);
+  });
 });
