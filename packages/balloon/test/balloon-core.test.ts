@@ -6,7 +6,6 @@ import {
   ISOLATE,
   MIGRATE_MOVABLE,
   MIGRATE_UNMOVABLE,
-  MmError,
   NR_NODE,
   PGTY,
   PageListHeads,
@@ -32,6 +31,7 @@ import {
   put_page,
   type Machine,
   type Pfn,
+  catchMmError,
 } from '@mm/core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -63,15 +63,9 @@ function inflate(m: Machine, b: BalloonDevInfo, n: number): Pfn[] {
 }
 
 function expectMmError(fn: () => unknown, errno: number, text: RegExp): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(MmError);
-  expect((err as MmError).errno).toBe(errno);
-  expect((err as MmError).message).toMatch(text);
+  const err = catchMmError(fn);
+  expect(err.errno).toBe(errno);
+  expect(err.message).toMatch(text);
 }
 
 describe.each(STRATEGIES)('inflate and deflate (%s)', (strategy) => {

@@ -4,13 +4,13 @@ import {
   EINVAL,
   GFP_HIGHUSER_MOVABLE,
   ISOLATE,
-  MmError,
   VM_EVENT,
   alloc_page,
   isolate_movable_ops_page,
   putback_movable_ops_page,
   type Machine,
   type Pfn,
+  catchMmError,
 } from '@mm/core';
 import { describe, expect, it } from 'vitest';
 import {
@@ -40,15 +40,9 @@ function bigMachine(strategy: (typeof STRATEGIES)[number]): Machine {
 }
 
 function expectMmError(fn: () => unknown, errno: number, text: RegExp): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(MmError);
-  expect((err as MmError).errno).toBe(errno);
-  expect((err as MmError).message).toMatch(text);
+  const err = catchMmError(fn);
+  expect(err.errno).toBe(errno);
+  expect(err.message).toMatch(text);
 }
 
 /** The device's inflated PFNs (listed and isolated are the same thing for a host). */

@@ -1,4 +1,4 @@
-import { EBUSY, EINVAL, ENODEV, MmError, captureMachineState, createMachine, diffMachineState, type Machine } from '@mm/core';
+import { EBUSY, EINVAL, ENODEV, catchMmError, captureMachineState, createMachine, diffMachineState, type Machine } from '@mm/core';
 import { describe, expect, it } from 'vitest';
 import {
   zs_compact,
@@ -38,15 +38,9 @@ function expectUnchanged(m: Machine, pool: ZsPool, hs: number[], before: ReturnT
 }
 
 function rejects(fn: () => unknown, errno: number, rule: RegExp): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(MmError);
-  expect((err as MmError).errno).toBe(errno);
-  expect((err as MmError).rule).toMatch(rule);
+  const err = catchMmError(fn);
+  expect(err.errno).toBe(errno);
+  expect(err.rule).toMatch(rule);
 }
 
 describe.each(CONFIGS)('bad input is rejected and changes nothing (%o)', (cfg) => {
