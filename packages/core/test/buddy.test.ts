@@ -5,6 +5,10 @@ import {
   GFP_ATOMIC,
   GFP_HIGHUSER_MOVABLE,
   GFP_KERNEL,
+  GFP_NOWAIT,
+  MIGRATE_ISOLATE,
+  MIGRATE_TYPES,
+  set_pageblock_isolate,
   MIGRATE_MOVABLE,
   MIGRATE_UNMOVABLE,
   MmError,
@@ -149,6 +153,32 @@ describe('watermarks', () => {
     expect(free()).toBeLessThanOrEqual(atomicMin);
     expect(free()).toBeGreaterThan(atomicMin - pcp.batch);
     expect(m.vmEvents[VM_EVENT.pgalloc_dma32]).toBe(n + atomic);
+  });
+
+  it('GFP_NOWAIT gets no access to the min reserve; GFP_ATOMIC does', () => {
+    const m = createMachine({ memory: '32M', dmaZone: false, reserved: [] });
+    const z = m.zones[0]!;
+    while (alloc_pages(m, GFP_KERNEL, 0) >= 0);
+    drain_all_pages(m, null);
+    // Free pages now sit at or just below min: a non-blocking request without __GFP_HIGH must fail
+    // (mm/page_alloc.c: only ALLOC_MIN_RESERVE callers may dip below min).
+    expect(z.vmstat[NR_ZONE.nr_free_pages]).toBeLessThanOrEqual(z.watermark[WMARK_MIN]!);
+    expect(alloc_pages(m, GFP_NOWAIT, 0)).toBe(-1);
+    expect(alloc_pages(m, GFP_ATOMIC, 0)).toBeGreaterThanOrEqual(0);
+  });
+
+  it('frees a block larger than a pageblock one pageblock at a time (split_large_buddy)', () => {
+    const m = createMachine({ memory: '64M', debugVm: true });
+    const p = __alloc_pages(m, GFP_HIGHUSER_MOVABLE, 10) as number;
+    const z = m.zones.find((zz) => zz.spans(p))!;
+    const free = z.vmstat[NR_ZONE.nr_free_pages]!;
+    set_pageblock_isolate(m, p + 512);
+    __free_pages(m, asPfn(p), 10);
+    // The isolated half is filed on the Isolate list and not counted as free; the halves do not merge.
+    expect(z.vmstat[NR_ZONE.nr_free_pages]! - free).toBe(512);
+    expect(m.memmap.private[p]).toBe(9);
+    expect(m.memmap.private[p + 512]).toBe(9);
+    expect(z.free_list.counts[9 * MIGRATE_TYPES + MIGRATE_ISOLATE]).toBe(1);
   });
 
   it('rejects an order above MAX_PAGE_ORDER and a double free, changing nothing', () => {

@@ -21,6 +21,7 @@ import {
   folio_ref_unfreeze,
   folio_try_get,
   folios_put,
+  folios_put_refs,
   get_page,
   put_page,
   folio_get_nontail_page,
@@ -82,6 +83,9 @@ describe('folio reference counts (include/linux/mm.h, mm/swap.c)', () => {
       ['unfreeze to 0', () => folio_ref_unfreeze(m, free, 0)],
       ['a PFN out of range', () => folio_put(m, asFolio(1 << 30))],
       ['a batch with one free folio', () => folios_put(m, [f, free])],
+      ['a batch entry dropping 0 references', () => folios_put_refs(m, [f, f], [1, 0])],
+      ['a fractional count', () => folios_put_refs(m, [f, f], [0.5, 0.5])],
+      ['counts that do not match the folios', () => folios_put_refs(m, [f], [1, 1])],
     ];
     for (const [what, call] of cases) {
       let err: unknown = null;

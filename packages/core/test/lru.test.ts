@@ -18,6 +18,9 @@ import {
   lru_add_drain,
   lru_add_drain_all,
   FOLIO_BATCH_SIZE,
+  PG,
+  folio_test_active,
+  folio_test_unevictable,
   type Folio,
   type Machine,
 } from '@mm/core';
@@ -71,6 +74,19 @@ describe('LRU lists (mm/swap.c, mm/vmscan.c)', () => {
     folio_put(m, f); // __folio_put → page_cache_release
     expect(m.nodes[0]!.vmstat[NR_NODE.nr_inactive_anon]).toBe(0);
     expect(m.nodes[0]!.lruvec.heads[LRU.INACTIVE_ANON]).toBe(-1);
+  });
+
+  it('lru_add re-tests evictability: an mlocked folio goes to the unevictable list and loses PG_active', () => {
+    const m = createMachine({ memory: '64M', debugVm: true });
+    const f = anon(m);
+    __folio_set_active(m, f);
+    m.memmap.flags[f]! |= 1 << PG.mlocked;
+    folio_add_lru(m, f);
+    lru_add_drain(m);
+    expect(folio_test_unevictable(m, f)).toBe(true);
+    expect(folio_test_active(m, f)).toBe(false);
+    expect(m.nodes[0]!.vmstat[NR_NODE.nr_unevictable]).toBe(1);
+    expect(m.nodes[0]!.vmstat[NR_NODE.nr_active_anon]).toBe(0);
   });
 
   it('refuses to add a folio that is already on an LRU', () => {

@@ -259,11 +259,14 @@ function try_to_claim_block(m: Machine, zone: Zone, pfn: number, curOrder: numbe
       p += 1 << o;
       continue;
     }
+    // PageLRU(page) reads the head's flag for a tail page; page_has_movable_ops(page) the page's own.
+    const w = m.memmap.lru[p]!;
+    const head = (w & 1) !== 0 ? (w >>> 2) - 1 : p;
     const f = flags[p]!;
-    if ((f & PG_LRU) !== 0) movable++;
-    else if ((f & PG_MOVABLE_OPS) !== 0) {
+    if ((flags[head]! & PG_LRU) !== 0) movable++;
+    else if ((f & PG_MOVABLE_OPS) !== 0 && m.memmap.mapcount[p]! < (0xff000000 | 0)) {
       const t = m.memmap.mapcount[p]! >>> 24;
-      if (t === PGTY.offline || t === PGTY.zsmalloc) movable++;
+      if (t === PGTY.offline || t === PGTY.zsmalloc || m.experimentalMovableOpsTypes.includes(t)) movable++;
     }
     p++;
   }

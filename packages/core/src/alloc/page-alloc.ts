@@ -8,7 +8,7 @@ import { PAGE_TYPE_NONE } from '../page/page-type.js';
 import { MAX_NR_ZONES } from '../page/page-zone.js';
 import { TAIL_BIT, pfn_ptr } from '../page/word.js';
 import { VM_EVENT } from '../trace/vmstat.js';
-import { type Folio, type Pfn, MAX_PAGE_ORDER } from '../types.js';
+import { type Folio, type Pfn, MAX_PAGE_ORDER, pageblock_order } from '../types.js';
 import { FPI_NONE, __free_one_page, __rmqueue, __rmqueue_smallest } from './buddy.js';
 import { GFP, gfp_migratetype, gfp_zone } from './gfp.js';
 import { MIGRATE_HIGHATOMIC, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, get_pfnblock_migratetype, is_migrate_isolate } from './migratetype.js';
@@ -147,7 +147,18 @@ export function free_pages_prepare(m: Machine, pfn: number, order: number): bool
 
 /** `free_one_page(zone, page, pfn, order, fpi_flags)`: straight to the buddy lists. */
 export function free_one_page(m: Machine, zone: Zone, pfn: number, order: number, fpi: number): void {
-  __free_one_page(m, pfn, zone, order, get_pfnblock_migratetype(m, pfn), fpi);
+  split_large_buddy(m, zone, pfn, order, fpi);
+}
+
+/**
+ * `split_large_buddy(zone, page, pfn, order, fpi)` (`mm/page_alloc.c`, 6.10+): free a block larger
+ * than a pageblock one pageblock at a time, each under its own migratetype, so that merging back
+ * happens only where the pageblocks' types allow it (an isolated pageblock stays apart).
+ */
+export function split_large_buddy(m: Machine, zone: Zone, pfn: number, order: number, fpi: number): void {
+  const end = pfn + (1 << order);
+  const step = order > pageblock_order ? pageblock_order : order;
+  for (let p = pfn; p < end; p += 1 << step) __free_one_page(m, p, zone, step, get_pfnblock_migratetype(m, p), fpi);
 }
 
 /**
@@ -160,12 +171,12 @@ export function free_frozen_pages(m: Machine, pfn: number, order: number, fpi = 
   const zone = m.zoneById[m.memmap.flags[pfn]! >>> 24]!;
   let mt = get_pfnblock_migratetype(m, pfn);
   if (!pcp_allowed_order(order) || fpi !== FPI_NONE) {
-    __free_one_page(m, pfn, zone, order, mt, fpi);
+    free_one_page(m, zone, pfn, order, fpi);
     return;
   }
   if (mt > MIGRATE_RECLAIMABLE) {
     if (is_migrate_isolate(mt)) {
-      __free_one_page(m, pfn, zone, order, mt, fpi);
+      free_one_page(m, zone, pfn, order, fpi);
       return;
     }
     mt = MIGRATE_MOVABLE;
@@ -313,10 +324,14 @@ export function get_page_from_freelist(m: Machine, gfp: number, order: number, a
 }
 
 /** `gfp_to_alloc_flags(gfp_mask, order)`: the slow path's flags (min watermark, reserves for __GFP_HIGH / atomic). */
-export function gfp_to_alloc_flags(gfp: number): number {
+export function gfp_to_alloc_flags(gfp: number, order = 0): number {
   let f = ALLOC_WMARK_MIN;
   if (gfp & GFP.__GFP_HIGH) f |= ALLOC_HIGH;
-  if ((gfp & GFP.__GFP_DIRECT_RECLAIM) === 0) f |= ALLOC_NON_BLOCK;
+  // Callers that cannot reclaim may dip further — not worth it for __GFP_NOMEMALLOC.
+  if ((gfp & GFP.__GFP_DIRECT_RECLAIM) === 0 && (gfp & GFP.__GFP_NOMEMALLOC) === 0) {
+    f |= ALLOC_NON_BLOCK;
+    if (order > 0) f |= ALLOC_HIGHATOMIC;
+  }
   if ((gfp & GFP.__GFP_MEMALLOC) !== 0 && (gfp & GFP.__GFP_NOMEMALLOC) === 0) f |= ALLOC_NO_WATERMARKS;
   return f;
 }
@@ -337,9 +352,9 @@ export function __alloc_pages(m: Machine, gfp: number, order: number, nid = m.cp
     throw new MmError(EINVAL, `__alloc_pages: no node ${nid}`, { rule: 'preferred_nid is an online node' });
   }
   let pfn = get_page_from_freelist(m, gfp, order, ALLOC_WMARK_LOW, nid);
-  if (pfn < 0) pfn = get_page_from_freelist(m, gfp, order, gfp_to_alloc_flags(gfp), nid);
+  if (pfn < 0) pfn = get_page_from_freelist(m, gfp, order, gfp_to_alloc_flags(gfp, order), nid);
   if (pfn < 0 && order > 0 && (gfp & GFP.__GFP_DIRECT_RECLAIM) !== 0 && m.hooks.direct_compact) {
-    if (m.hooks.direct_compact(gfp, order, nid)) pfn = get_page_from_freelist(m, gfp, order, gfp_to_alloc_flags(gfp), nid);
+    if (m.hooks.direct_compact(gfp, order, nid)) pfn = get_page_from_freelist(m, gfp, order, gfp_to_alloc_flags(gfp, order), nid);
   }
   if (pfn >= 0 && m.trace.active) {
     m.trace.emit('mm_page_alloc', { pfn, order, gfp_flags: gfp, migratetype: gfp_migratetype(gfp) });

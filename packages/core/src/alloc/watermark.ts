@@ -127,8 +127,12 @@ export function __zone_watermark_ok(z: Zone, order: number, mark: number, highes
   let freePages = z.vmstat[NR_ZONE.nr_free_pages]! - ((1 << order) - 1);
   let min = mark;
   if (allocFlags & ALLOC_RESERVES) {
-    if (allocFlags & ALLOC_HIGH) min -= Math.floor(min / 2);
-    if (allocFlags & ALLOC_NON_BLOCK) min -= Math.floor(min / 4);
+    // __GFP_HIGH (ALLOC_MIN_RESERVE) reaches half the min reserve, and a non-blocking one (GFP_ATOMIC)
+    // a quarter more; other non-blocking requests (GFP_NOWAIT) get no access to the min reserve.
+    if (allocFlags & ALLOC_HIGH) {
+      min -= Math.floor(min / 2);
+      if (allocFlags & ALLOC_NON_BLOCK) min -= Math.floor(min / 4);
+    }
   } else {
     freePages -= z.nr_reserved_highatomic;
   }

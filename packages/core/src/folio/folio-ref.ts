@@ -83,10 +83,17 @@ export function folio_put_refs(m: Machine, folio: Folio, refs: number): void {
  * bad entry changes nothing.
  */
 export function folios_put_refs(m: Machine, folios: readonly Folio[], refs?: readonly number[]): void {
+  if (refs !== undefined && refs.length !== folios.length) {
+    throw new MmError(EINVAL, `folios_put_refs: ${refs.length} counts for ${folios.length} folios`, { rule: 'one count per folio' });
+  }
   const need = new Map<number, number>();
   folios.forEach((f, i) => {
     assertFolio(m, f, 'folios_put_refs');
-    need.set(f, (need.get(f) ?? 0) + (refs ? refs[i]! : 1));
+    const n = refs ? refs[i]! : 1;
+    if (!(Number.isInteger(n) && n > 0)) {
+      throw new MmError(EINVAL, `folios_put_refs: count ${n} for entry ${i}`, { pfn: f, rule: 'each entry drops a positive whole number of references' });
+    }
+    need.set(f, (need.get(f) ?? 0) + n);
   });
   for (const [f, n] of need) {
     if (!(n > 0 && n <= m.memmap.refcount[f]!)) {

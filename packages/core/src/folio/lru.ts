@@ -8,6 +8,7 @@ import { PG } from '../page/page-flags.js';
 import { list_add, list_del } from '../alloc/page-list.js';
 import { NR_NODE, NR_ZONE } from '../trace/vmstat.js';
 import type { Folio } from '../types.js';
+import { AS, folio_mapping } from '../mapping/address-space.js';
 import { folios_put_refs_free } from './folio-put.js';
 import { folio_put, folio_get } from './folio-ref.js';
 
@@ -60,9 +61,29 @@ export function lruvec_del_folio(m: Machine, folio: Folio): void {
   update_lru_size(m, folio, lru, -folio_nr_pages(m, folio));
 }
 
-/** `lru_add(lruvec, folio)` (`mm/swap.c`): set PG_lru and link the folio. */
+/**
+ * `folio_evictable(folio)` (`mm/internal.h`): not mlocked, and its mapping (if any) is not
+ * `AS_UNEVICTABLE`.
+ */
+export function folio_evictable(m: Machine, folio: Folio): boolean {
+  if ((m.memmap.flags[folio]! & F_MLOCKED) !== 0) return false;
+  const mapping = folio_mapping(m, folio);
+  return mapping === null || (mapping.flags & AS.AS_UNEVICTABLE) === 0;
+}
+
+/**
+ * `lru_add(lruvec, folio)` (`mm/swap.c`): re-test evictability (an unevictable folio loses PG_active,
+ * gains PG_unevictable and an mlock_count of 0; an evictable one loses PG_unevictable), set PG_lru and
+ * link the folio. The `unevictable_pgs_*` events are not counted.
+ */
 function lru_add(m: Machine, folio: Folio): void {
-  m.memmap.flags[folio]! |= F_LRU;
+  const flags = m.memmap.flags;
+  flags[folio]! &= ~F_UNEVICTABLE;
+  if (!folio_evictable(m, folio)) {
+    flags[folio] = (flags[folio]! & ~F_ACTIVE) | F_UNEVICTABLE;
+    m.memmap.lruPrev[folio] = 0; // mlock_count
+  }
+  flags[folio]! |= F_LRU;
   lruvec_add_folio(m, folio);
 }
 
