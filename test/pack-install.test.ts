@@ -60,6 +60,8 @@ describe('packed tarballs installed into an empty npm project', () => {
       expect(readdirSync(dir).sort()).toEqual(['dist', 'package.json']);
       expect(existsSync(join(dir, 'dist', 'index.js'))).toBe(true);
       expect(existsSync(join(dir, 'dist', 'index.d.ts'))).toBe(true);
+      // publishConfig.exports drops the workspace-only `@mm/source` condition (src/ is not shipped).
+      expect(readFileSync(join(dir, 'package.json'), 'utf8')).not.toContain('@mm/source');
     }
     // One @mm/core for everyone: the owners take it as a peer, not as a nested copy of their own.
     expect(existsSync(join(project, 'node_modules', '@mm', 'hugetlb', 'node_modules'))).toBe(false);
