@@ -1,3 +1,4 @@
+import { SlotAllocator, grown } from './slot-allocator.js';
 import { OBJ_INDEX_BITS } from './size-class.js';
 
 /** `2 ** OBJ_INDEX_BITS`: multiplier of the PFN in an encoded object location. */
@@ -40,28 +41,22 @@ export class HandleTable {
   size = new Uint16Array(256);
   /** Open `zs_obj_read_begin` calls. */
   open = new Uint16Array(256);
-  private freeIds = new Int32Array(256);
-  private nFree = 0;
-  private top = 1;
+  private readonly slots = new SlotAllocator(1);
 
   /** Handles in use. */
   get count(): number {
-    return this.top - 1 - this.nFree;
+    return this.slots.count;
   }
 
   /** One past the highest id ever handed out. */
   get limit(): number {
-    return this.top;
+    return this.slots.limit;
   }
 
   /** `cache_alloc_handle`: a new handle owned by `poolId` for a `size`-byte object. */
   alloc(poolId: number, size: number): number {
-    let id: number;
-    if (this.nFree > 0) id = this.freeIds[--this.nFree]!;
-    else {
-      if (this.top === this.pool.length) this.grow();
-      id = this.top++;
-    }
+    const id = this.slots.take();
+    if (id === this.pool.length) this.grow();
     this.pool[id] = poolId;
     this.size[id] = size;
     this.open[id] = 0;
@@ -73,27 +68,14 @@ export class HandleTable {
   free(handle: number): void {
     const id = handle >>> 2;
     this.pool[id] = 0;
-    if (this.nFree === this.freeIds.length) {
-      const f = new Int32Array(this.freeIds.length * 2);
-      f.set(this.freeIds);
-      this.freeIds = f;
-    }
-    this.freeIds[this.nFree++] = id;
+    this.slots.give(id);
   }
 
   private grow(): void {
     const n = this.pool.length * 2;
-    const obj = new Float64Array(n);
-    obj.set(this.obj);
-    this.obj = obj;
-    const pool = new Uint32Array(n);
-    pool.set(this.pool);
-    this.pool = pool;
-    const size = new Uint16Array(n);
-    size.set(this.size);
-    this.size = size;
-    const open = new Uint16Array(n);
-    open.set(this.open);
-    this.open = open;
+    this.obj = grown(this.obj, n);
+    this.pool = grown(this.pool, n);
+    this.size = grown(this.size, n);
+    this.open = grown(this.open, n);
   }
 }

@@ -1,4 +1,5 @@
 import { PAGE_SHIFT, PAGE_SIZE } from '@mm/core';
+import { SlotAllocator } from './slot-allocator.js';
 
 const CHUNK_SHIFT = 8;
 const CHUNK_PAGES = 1 << CHUNK_SHIFT;
@@ -19,9 +20,7 @@ export class PageContents {
   readonly u8: Uint8Array[] = [];
   /** 32-bit views of the same chunks (little-endian words, as on x86-64). */
   readonly u32: Uint32Array[] = [];
-  private freeSlots = new Int32Array(64);
-  private nFree = 0;
-  private top = 0;
+  private readonly slots = new SlotAllocator(0);
 
   /** A store for a machine of `nrPages` PFNs. */
   constructor(nrPages: number) {
@@ -30,7 +29,7 @@ export class PageContents {
 
   /** Pages that have contents. */
   get count(): number {
-    return this.top - this.nFree;
+    return this.slots.count;
   }
 
   /** True if `pfn` has contents. */
@@ -48,15 +47,11 @@ export class PageContents {
       s.set(this.slotOf);
       this.slotOf = s;
     }
-    let slot: number;
-    if (this.nFree > 0) slot = this.freeSlots[--this.nFree]!;
-    else {
-      slot = this.top++;
-      if ((slot & CHUNK_MASK) === 0) {
-        const buf = new ArrayBuffer(CHUNK_PAGES * PAGE_SIZE);
-        this.u8.push(new Uint8Array(buf));
-        this.u32.push(new Uint32Array(buf));
-      }
+    const slot = this.slots.take();
+    if (slot >>> CHUNK_SHIFT === this.u8.length) {
+      const buf = new ArrayBuffer(CHUNK_PAGES * PAGE_SIZE);
+      this.u8.push(new Uint8Array(buf));
+      this.u32.push(new Uint32Array(buf));
     }
     this.slotOf[pfn] = slot;
   }
@@ -65,12 +60,7 @@ export class PageContents {
   detach(pfn: number): void {
     const slot = this.slotOf[pfn]!;
     this.slotOf[pfn] = -1;
-    if (this.nFree === this.freeSlots.length) {
-      const f = new Int32Array(this.freeSlots.length * 2);
-      f.set(this.freeSlots);
-      this.freeSlots = f;
-    }
-    this.freeSlots[this.nFree++] = slot;
+    this.slots.give(slot);
   }
 
   /** Index into {@link u8}/{@link u32} of `pfn`'s chunk. */

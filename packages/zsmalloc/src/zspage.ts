@@ -1,4 +1,5 @@
 import { ZSPAGE_MAGIC } from './size-class.js';
+import { SlotAllocator, grown } from './slot-allocator.js';
 
 /**
  * `struct zspage` (`mm/zsmalloc.c`) for every zspage of a machine, stored as one typed array per
@@ -32,28 +33,22 @@ export class ZspageTable {
   next = new Int32Array(64);
   /** `list.prev` on its fullness list (-1: first or not listed). */
   prev = new Int32Array(64);
-  private freeIds = new Int32Array(64);
-  private nFree = 0;
-  private top = 1;
+  private readonly slots = new SlotAllocator(1);
 
   /** Live zspages. */
   get count(): number {
-    return this.top - 1 - this.nFree;
+    return this.slots.count;
   }
 
   /** One past the highest id ever handed out (ids below it are live or free). */
   get limit(): number {
-    return this.top;
+    return this.slots.limit;
   }
 
   /** `cache_alloc_zspage`: a zeroed zspage with its magic set; returns its id. */
   alloc(poolId: number, classIdx: number): number {
-    let id: number;
-    if (this.nFree > 0) id = this.freeIds[--this.nFree]!;
-    else {
-      if (this.top === this.magic.length) this.grow();
-      id = this.top++;
-    }
+    const id = this.slots.take();
+    if (id === this.magic.length) this.grow();
     this.magic[id] = ZSPAGE_MAGIC;
     this.huge[id] = 0;
     this.fullness[id] = 0;
@@ -72,32 +67,22 @@ export class ZspageTable {
   free(id: number): void {
     this.magic[id] = 0;
     this.pool[id] = 0;
-    if (this.nFree === this.freeIds.length) {
-      const f = new Int32Array(this.freeIds.length * 2);
-      f.set(this.freeIds);
-      this.freeIds = f;
-    }
-    this.freeIds[this.nFree++] = id;
+    this.slots.give(id);
   }
 
   private grow(): void {
     const n = this.magic.length * 2;
-    const g = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.magic = g(this.magic, (k) => new Uint8Array(k));
-    this.huge = g(this.huge, (k) => new Uint8Array(k));
-    this.fullness = g(this.fullness, (k) => new Uint8Array(k));
-    this.classIdx = g(this.classIdx, (k) => new Uint16Array(k));
-    this.inuse = g(this.inuse, (k) => new Uint16Array(k));
-    this.freeobj = g(this.freeobj, (k) => new Uint32Array(k));
-    this.first = g(this.first, (k) => new Int32Array(k));
-    this.pool = g(this.pool, (k) => new Uint32Array(k));
-    this.lock = g(this.lock, (k) => new Int32Array(k));
-    this.next = g(this.next, (k) => new Int32Array(k));
-    this.prev = g(this.prev, (k) => new Int32Array(k));
+    this.magic = grown(this.magic, n);
+    this.huge = grown(this.huge, n);
+    this.fullness = grown(this.fullness, n);
+    this.classIdx = grown(this.classIdx, n);
+    this.inuse = grown(this.inuse, n);
+    this.freeobj = grown(this.freeobj, n);
+    this.first = grown(this.first, n);
+    this.pool = grown(this.pool, n);
+    this.lock = grown(this.lock, n);
+    this.next = grown(this.next, n);
+    this.prev = grown(this.prev, n);
   }
 }
 
