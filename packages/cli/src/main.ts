@@ -9,6 +9,7 @@ import { runCommand } from './commands/run.js';
 import { snapshotCommand } from './commands/snapshot.js';
 import { soakCommand } from './commands/soak.js';
 import { statCommand, STAT_FILES } from './commands/stat.js';
+import { vizCommand } from './commands/viz.js';
 import { processIo, type CliIo } from './io.js';
 
 /**
@@ -48,6 +49,12 @@ function program(io: CliIo): Command {
     .option('--file <name>', `a file to print, repeatable: ${Object.keys(STAT_FILES).join(', ')}`, collect)
     .option('--json', 'print JSON')
     .action((scenario: string, flags) => statCommand(scenario, flags, io));
+
+  addRunFlags(p.command('viz').description('run a scenario and write a self-contained HTML memory map (PFN map by owner, migratetypes, timeline, invariant violations)').argument('<scenario>'))
+    .requiredOption('--out <file>', 'the HTML file to write')
+    .option('--title <text>', 'title of the report')
+    .option('--json', 'print JSON')
+    .action((scenario: string, flags) => vizCommand(scenario, flags, io));
 
   p.command('replay')
     .description('replay a recorded trace (checking every result) or import a kernel page-allocator trace (ftrace, trace-cmd report, perf script)')
@@ -95,6 +102,18 @@ function program(io: CliIo): Command {
  * 0 on success, {@link EXIT_BAD_INPUT} with a one-line `mmsim: …` error on stderr for bad input
  * (usage errors, `MmError`s, `CliError`s, a trace that does not replay), {@link EXIT_INTERNAL} for
  * anything else.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { main, type CliIo } from '@mm/cli';
+ *
+ * // Run `mmsim boot --memory 256M --json` in-process and read what it prints.
+ * let out = '';
+ * const io: CliIo = { stdout: { write: (s: string) => void (out += s) }, stderr: process.stderr };
+ * const status = await main(['boot', '--memory', '256M', '--json'], io);
+ * console.log(status, Object.keys(JSON.parse(out))); // 0 [ ... ]
+ * ```
  */
 export async function main(argv: readonly string[], io: CliIo = processIo()): Promise<number> {
   try {
