@@ -68,7 +68,11 @@ if (!skipped('folio_get_put')) {
   for (let i = 0; i < n; i++) folio_put(big, asFolio(folios[i]!));
 }
 
-/** A floor for buddy work: push/pop on a typed-array free list with the per-page words a buddy op touches. */
+/**
+ * A floor for buddy work: push/pop on a typed-array free list with the per-page words a buddy op touches
+ * (mapcount, refcount, flags of the block's first page). Used by the `buddy_op_*` workloads, whose
+ * operation (`__rmqueue` / `__free_one_page`) touches no tail page.
+ */
 function buddyFloor(order: number, ops: number): number {
   const words = 1 << 20;
   const next = new Uint32Array(words);
@@ -92,24 +96,70 @@ function buddyFloor(order: number, ops: number): number {
   }, ops);
 }
 
+/**
+ * Floor for `alloc_free_order*`: per iteration, what one free + one alloc must do to memory, as a bare
+ * loop. Free: clear the PAGE_FLAGS_CHECK_AT_PREP bits of every tail page (the kernel's per-tail work in
+ * free_pages_prepare: `flags &= ~PAGE_FLAGS_CHECK_AT_PREP` on `2^order - 1` words; done as a read of
+ * every tail's flags and a rewrite only if one has such a bit, which gives the same memory as the
+ * kernel's read-modify-write and is the least memory work that does: in this workload no tail has one,
+ * so every tail word is read and none written), clear the head's flag bits, push the block on a LIFO
+ * list; alloc: pop it, refcount 1, mapcount -1. Same cache state as the workload: its per-CPU list is
+ * LIFO, so each of its 64 ring slots gets the same block back every time; the floor cycles over 64
+ * blocks the same way. One op = one alloc or one free, as in the workload.
+ */
+function allocFreeFloor(order: number, iterations: number): number {
+  const n = 1 << order;
+  const words = 64 * n + 1;
+  const next = new Uint32Array(words);
+  const flags = new Uint32Array(words).fill(0x02000000);
+  const mc = new Int32Array(words);
+  const ref = new Int32Array(words);
+  const ring = new Int32Array(64);
+  for (let k = 0; k < 64; k++) ring[k] = k * n;
+  return timeNsPerOp(() => allocFreeFloorLoop(iterations, n, ring, next, flags, mc, ref), iterations * 2);
+}
+
+/** The loop of {@link allocFreeFloor}; a function of its arrays, as the model's code is. */
+function allocFreeFloorLoop(iterations: number, n: number, ring: Int32Array, next: Uint32Array, flags: Uint32Array, mc: Int32Array, ref: Int32Array): void {
+  const keep = 0xff800000 | 0; // zone byte and PG_hwpoison: what ~PAGE_FLAGS_CHECK_AT_PREP keeps
+  let list = next.length - 1; // empty-list sentinel
+  for (let i = 0; i < iterations; i++) {
+    const k = i & 63;
+    const p = ring[k]!;
+    let any = 0;
+    for (let t = p + 1, end = p + n; t < end; t++) any |= flags[t]!;
+    if ((any & ~keep) !== 0) for (let t = p + 1, end = p + n; t < end; t++) flags[t]! &= keep;
+    flags[p]! &= keep;
+    ref[p] = 0;
+    next[p] = list;
+    list = p;
+    const q = list;
+    list = next[q]!;
+    ref[q] = 1;
+    mc[q] = -1;
+    ring[k] = q;
+  }
+}
+
 for (const [name, order, gfp] of [
   ['alloc_free_order0', 0, GFP_HIGHUSER_MOVABLE],
   ['alloc_free_order9', 9, GFP_HIGHUSER_MOVABLE],
   ['alloc_free_order4', 4, GFP_HIGHUSER_MOVABLE],
 ] as const) {
   if (skipped(name)) continue;
-  const ops = order === 0 ? 1 << 21 : 1 << 18;
-  // Keep 64 blocks live so the allocator works on a moving state, not one block.
+  const iterations = order === 0 ? 1 << 21 : 1 << 18;
+  // Keep 64 blocks live so the allocator works on a moving state, not one block. One op = one
+  // __free_pages or one __alloc_pages (an iteration does one of each).
   const ring = new Int32Array(64);
   for (let i = 0; i < ring.length; i++) ring[i] = __alloc_pages(big, gfp, order) as number;
   const ns = timeNsPerOp(() => {
-    for (let i = 0; i < ops; i++) {
+    for (let i = 0; i < iterations; i++) {
       const k = i & 63;
       __free_pages(big, asPfn(ring[k]!), order);
       ring[k] = __alloc_pages(big, gfp, order) as number;
     }
-  }, ops * 2);
-  results.push(result(name, ns, buddyFloor(order, ops * 2)));
+  }, iterations * 2);
+  results.push(result(name, ns, allocFreeFloor(order, iterations)));
   for (let i = 0; i < ring.length; i++) __free_pages(big, asPfn(ring[i]!), order);
 }
 
@@ -137,31 +187,69 @@ for (const [name, order] of [
 }
 
 if (!skipped('alloc_compound_order9')) {
-  const ops = 1 << 16;
+  // One op = one __alloc_pages(GFP_HIGHUSER_MOVABLE | __GFP_COMP, 9) (with prep_compound_page) or one
+  // __free_pages of it (with the compound teardown), as in alloc_free_order*: an iteration is two ops.
+  // The per-CPU list is LIFO, so every iteration gets the same (hot) block back.
+  const iterations = 1 << 16;
   const ns = timeNsPerOp(() => {
-    for (let i = 0; i < ops; i++) {
+    for (let i = 0; i < iterations; i++) {
       const p = __alloc_pages(big, GFP_HIGHUSER_MOVABLE | GFP.__GFP_COMP, 9) as number;
       __free_pages(big, asPfn(p), 9);
     }
-  }, ops);
-  // Floor: the same memory work done bare — prep writes three words on each of 511 tails, teardown
-  // clears two of them and the flag bits of each tail.
-  const lru = new Uint32Array(1 << 20);
-  const mapping = new Uint32Array(1 << 20);
-  const priv = new Uint32Array(1 << 20);
-  const flags = new Uint32Array(1 << 20);
-  const floor = timeNsPerOp(() => {
-    for (let i = 0; i < ops; i++) {
-      const h = (i & 1023) << 9;
-      mapping.fill(0x400, h + 1, h + 512);
-      lru.fill(((h + 1) << 2) | 1, h + 1, h + 512);
-      priv.fill(0, h + 1, h + 512);
-      mapping.fill(0, h + 1, h + 512);
-      lru.fill(0, h + 1, h + 512);
-      for (let p = h + 1; p < h + 512; p++) flags[p]! &= 0xff000000;
-    }
-  }, ops);
+  }, iterations * 2);
+  // Floor: the same memory work on one hot block, as a bare typed-array loop (`fill` for each run of one
+  // value). Prep (prep_compound_tail on 511 tails): mapping = TAIL_MAPPING, compound_head = head|1,
+  // private = 0; the head's PG_head and refcount, page 1's order, _nr_pages and counters. Teardown
+  // (free_pages_prepare): page 1's words; on each tail mapping = 0 and compound_head = 0; each tail's
+  // PAGE_FLAGS_CHECK_AT_PREP bits cleared as in allocFreeFloor (every tail's flags read, rewritten only
+  // if one has such a bit: none has here); the head's flags and refcount; a LIFO list push and pop.
+  const w = 1 << 10;
+  const [flags, lru, lruPrev, mapping, index, priv] = [0x02000000, 0, 0, 0, 0, 0].map((v) => new Uint32Array(w).fill(v)) as [Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  const ref = new Int32Array(w);
+  const floor = timeNsPerOp(() => compoundFloorLoop(iterations, 512, flags, lru, lruPrev, mapping, index, priv, ref), iterations * 2);
   results.push(result('alloc_compound_order9', ns, floor));
+}
+
+/** The loop of the `alloc_compound_order9` floor (block at `h`); a function of its arrays, as the model's code is. */
+function compoundFloorLoop(
+  iterations: number,
+  h: number,
+  flags: Uint32Array,
+  lru: Uint32Array,
+  lruPrev: Uint32Array,
+  mapping: Uint32Array,
+  index: Uint32Array,
+  priv: Uint32Array,
+  ref: Int32Array,
+): void {
+  const keep = 0xff800000 | 0;
+  let list = 0;
+  for (let i = 0; i < iterations; i++) {
+    ref[h] = 1;
+    flags[h]! |= 1 << 6;
+    mapping.fill(0x400, h + 1, h + 512);
+    lru.fill(((h + 1) << 2) | 1, h + 1, h + 512);
+    priv.fill(0, h + 1, h + 512);
+    flags[h + 1] = (flags[h + 1]! & ~0xff) | 9;
+    priv[h + 1] = 512;
+    lruPrev[h + 1] = 0xffffffff;
+    mapping[h + 1] = 0xffffffff;
+    index[h + 1] = 0;
+    ref[h] = 0;
+    flags[h + 1]! &= ~0xff;
+    priv[h + 1] = 0;
+    lruPrev[h + 1] = 0;
+    index[h + 1] = 0;
+    mapping.fill(0, h + 1, h + 512);
+    lru.fill(0, h + 1, h + 512);
+    let any = 0;
+    for (let p = h + 1; p < h + 512; p++) any |= flags[p]!;
+    if ((any & ~keep) !== 0) for (let p = h + 1; p < h + 512; p++) flags[p]! &= keep;
+    flags[h]! &= keep;
+    lru[h] = list; // onto the per-CPU list (LIFO) …
+    list = h;
+    list = lru[list]!; // … and off it again for the next allocation
+  }
 }
 
 if (!skipped('boot_16GiB')) {

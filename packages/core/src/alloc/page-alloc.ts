@@ -5,6 +5,7 @@ import type { Machine } from '../machine/machine.js';
 import { TAIL_MAPPING, prep_compound_page } from '../page/compound.js';
 import { PAGE_FLAGS_CHECK_AT_FREE, PAGE_FLAGS_CHECK_AT_PREP, PAGE_FLAGS_SECOND, PG } from '../page/page-flags.js';
 import { PAGE_TYPE_NONE } from '../page/page-type.js';
+import { maskTailFlags, zeroTailWords } from '../page/tail-words.js';
 import { MAX_NR_ZONES } from '../page/page-zone.js';
 import { TAIL_BIT, pfn_ptr } from '../page/word.js';
 import { VM_EVENT } from '../trace/vmstat.js';
@@ -68,7 +69,7 @@ function free_tail_page_prepare(m: Machine, head: number, pfn: number): number {
     reason = 'corrupted mapping in tail page';
   }
   if (reason === null && (mm.lru[pfn]! & TAIL_BIT) === 0) reason = 'PageTail not set';
-  if (reason === null && mm.lru[pfn] !== (pfn_ptr(head) | TAIL_BIT)) reason = 'compound_head not consistent';
+  if (reason === null && mm.lru[pfn] !== (pfn_ptr(head) | TAIL_BIT) >>> 0) reason = 'compound_head not consistent';
   mm.mapping[pfn] = 0;
   mm.lru[pfn] = 0;
   if (reason !== null) {
@@ -76,6 +77,48 @@ function free_tail_page_prepare(m: Machine, head: number, pfn: number): number {
     return 1;
   }
   return 0;
+}
+
+/**
+ * The tail loop of `free_pages_prepare` with `is_check_pages_enabled()` (the model's `debugVm`): for
+ * each tail in order, `free_tail_page_prepare` if the block is compound, then `free_page_is_bad`, then
+ * clear its PAGE_FLAGS_CHECK_AT_PREP bits unless it was bad. A tail already in the state the kernel
+ * expects (compound: page 4 or later with mapping TAIL_MAPPING and the right compound_head; not
+ * compound: no mapping; both: mapcount -1, refcount 0, no PAGE_FLAGS_CHECK_AT_FREE bit, no memcg) is
+ * checked and cleared in one step; any other tail takes the page-by-page path, which reports it exactly
+ * as the kernel does. Returns the number of bad reports.
+ */
+function free_tail_pages_checked(m: Machine, head: number, order: number, compound: boolean): number {
+  const mm = m.memmap;
+  const { flags, lru, mapping, mapcount, refcount, memcgData } = mm;
+  const keep = ~PAGE_FLAGS_CHECK_AT_PREP;
+  const headWord = (pfn_ptr(head) | TAIL_BIT) >>> 0;
+  let bad = 0;
+  for (let p = head + 1, end = head + (1 << order); p < end; p++) {
+    if (
+      mapcount[p] === PAGE_TYPE_NONE &&
+      refcount[p] === 0 &&
+      (flags[p]! & PAGE_FLAGS_CHECK_AT_FREE) === 0 &&
+      memcgData[p] === 0 &&
+      (compound ? p - head > 3 && mapping[p] === TAIL_MAPPING && lru[p] === headWord : mapping[p] === 0)
+    ) {
+      if (compound) {
+        mapping[p] = 0;
+        lru[p] = 0;
+      }
+      flags[p]! &= keep;
+      continue;
+    }
+    if (compound) bad += free_tail_page_prepare(m, head, p);
+    const why = page_bad_reason(m, p, PAGE_FLAGS_CHECK_AT_FREE);
+    if (why !== null) {
+      bad_page(m, p, why);
+      bad++;
+      continue;
+    }
+    flags[p]! &= keep;
+  }
+  return bad;
 }
 
 /**
@@ -103,30 +146,20 @@ export function free_pages_prepare(m: Machine, pfn: number, order: number): bool
       mm.flags[pfn + 1]! &= ~PAGE_FLAGS_SECOND;
       mm.private[pfn + 1] = 0; // _nr_pages
     }
-    const n = 1 << order;
-    const checkPages = m.debugVm; // is_check_pages_enabled(): on with CONFIG_DEBUG_VM
-    if (compound && !checkPages) {
-      // Fast path of free_tail_page_prepare: pages 1 and 2 are checked, the other tails untied as a range.
-      bad += free_tail_page_prepare(m, pfn, pfn + 1);
-      if (n > 2) bad += free_tail_page_prepare(m, pfn, pfn + 2);
-      mm.mapping.fill(0, pfn + 3, pfn + n);
-      mm.lru.fill(0, pfn + 3, pfn + n);
-    }
-    const flags = mm.flags;
-    const keep = ~PAGE_FLAGS_CHECK_AT_PREP;
-    if (!checkPages) {
-      for (let p = pfn + 1, end = pfn + n; p < end; p++) flags[p]! &= keep;
-    } else {
-      for (let p = pfn + 1, end = pfn + n; p < end; p++) {
-        if (compound) bad += free_tail_page_prepare(m, pfn, p);
-        const why = page_bad_reason(m, p, PAGE_FLAGS_CHECK_AT_FREE);
-        if (why !== null) {
-          bad_page(m, p, why);
-          bad++;
-          continue;
-        }
-        flags[p]! &= keep;
+    if (!m.debugVm) {
+      // is_check_pages_enabled() is false: the kernel's loop only unties each tail (mapping = NULL,
+      // clear_compound_head) and clears its PAGE_FLAGS_CHECK_AT_PREP bits. The model still checks
+      // pages 1 and 2 (cheap, and they carry the large-folio counters); the other tails are written
+      // as ranges, with the same result as the kernel's page-by-page loop.
+      if (compound) {
+        bad += free_tail_page_prepare(m, pfn, pfn + 1);
+        if (order > 1) bad += free_tail_page_prepare(m, pfn, pfn + 2);
+        zeroTailWords(mm.mapping, pfn, order);
+        zeroTailWords(mm.lru, pfn, order);
       }
+      maskTailFlags(mm.flags, mm.flagPairs, pfn, order, ~PAGE_FLAGS_CHECK_AT_PREP);
+    } else {
+      bad += free_tail_pages_checked(m, pfn, order, compound);
     }
   }
   if ((mm.mapping[pfn]! & 1) !== 0) mm.mapping[pfn] = 0; // folio_test_anon: folio->mapping = NULL
@@ -189,6 +222,20 @@ export function free_frozen_pages(m: Machine, pfn: number, order: number, fpi = 
  * high-order block that still has references frees all but its first page, as the kernel does.
  * Rejected with `MmError(EINVAL)`: an invalid PFN, a tail page, an order above MAX_PAGE_ORDER, a
  * compound page freed with the wrong order, or a block whose refcount is already 0 (double free).
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { GFP_KERNEL, __free_pages, alloc_pages, createMachine, drain_all_pages, frag_show } from '@mm/core';
+ *
+ * const m = createMachine({ memory: '64M', debugVm: true });
+ * const before = frag_show(m);
+ * const page = alloc_pages(m, GFP_KERNEL, 0);
+ * if (page === -1) throw new Error('out of memory');
+ * __free_pages(m, page, 0); // order 0: onto this CPU's per-CPU list
+ * drain_all_pages(m, null); // per-CPU lists back to the buddy lists, where the page merges again
+ * console.log(frag_show(m) === before); // true
+ * ```
  */
 export function __free_pages(m: Machine, pfn: Pfn, order: number): void {
   const mm = m.memmap;
@@ -363,7 +410,21 @@ export function __alloc_pages(m: Machine, gfp: number, order: number, nid = m.cp
   return pfn as Pfn | -1;
 }
 
-/** `alloc_pages(gfp, order)`: allocate on the current CPU's node. */
+/**
+ * `alloc_pages(gfp, order)`: allocate on the current CPU's node.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { GFP_KERNEL, VM_EVENT, __free_pages, alloc_pages, createMachine } from '@mm/core';
+ *
+ * const m = createMachine({ memory: '64M', debugVm: true });
+ * const page = alloc_pages(m, GFP_KERNEL, 3); // 8 contiguous pages, not a compound folio
+ * if (page === -1) throw new Error('out of memory');
+ * console.log(m.memmap.refcount[page], m.vmEvents[VM_EVENT.pgalloc_dma32]); // 1 8
+ * __free_pages(m, page, 3); // refcount 1 → 0: back to the buddy allocator
+ * ```
+ */
 export function alloc_pages(m: Machine, gfp: number, order: number): Pfn | -1 {
   return __alloc_pages(m, gfp, order);
 }
@@ -381,6 +442,18 @@ export function alloc_page(m: Machine, gfp: number): Pfn | -1 {
 /**
  * `folio_alloc(gfp, order)` (`mm/page_alloc.c`): a folio of `order` (compound for order > 0, marked
  * large-rmappable as `page_rmappable_folio` does), or -1.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { GFP_TRANSHUGE, createMachine, folio_alloc, folio_nr_pages, folio_order, folio_put } from '@mm/core';
+ *
+ * const m = createMachine({ memory: '64M', debugVm: true });
+ * const thp = folio_alloc(m, GFP_TRANSHUGE, 9); // a 2 MiB compound folio, or -1
+ * if (thp === -1) throw new Error('no free 2 MiB block');
+ * console.log(folio_order(m, thp), folio_nr_pages(m, thp)); // 9 512
+ * folio_put(m, thp);
+ * ```
  */
 export function folio_alloc(m: Machine, gfp: number, order: number, nid = m.cpuToNode[m.cpu]!): Folio | -1 {
   const pfn = __alloc_pages(m, gfp | GFP.__GFP_COMP, order, nid);

@@ -1,6 +1,7 @@
 import type { Machine } from '../machine/machine.js';
 import type { Folio, Pfn } from '../types.js';
 import { PG } from './page-flags.js';
+import { setTailWords, tailTemplates, zeroTailWords } from './tail-words.js';
 import { TAIL_BIT, pfn_ptr, ptr_pfn } from './word.js';
 
 /**
@@ -17,6 +18,9 @@ const HEAD = 1 << PG.head;
 
 /** `TAIL_MAPPING`: the poison `prep_compound_tail` writes into a tail's `mapping` (`REAL_POISON(0x400)`). */
 export const TAIL_MAPPING = 0x400;
+
+/** {@link setTailWords} templates of `TAIL_MAPPING` (built once, never written). */
+const TAIL_MAPPING_TAILS = tailTemplates(TAIL_MAPPING);
 
 /** `PageTail` (`include/linux/page-flags.h`): bit 0 of the first union word is set. */
 export function PageTail(m: Machine, pfn: Pfn): boolean {
@@ -127,13 +131,12 @@ export function prep_compound_head(m: Machine, head: Pfn, order: number): void {
  * one compound page: PG_head on the head, every tail pointing at it, the order on page 1.
  */
 export function prep_compound_page(m: Machine, head: Pfn, order: number): void {
-  const n = 1 << order;
   const mm = m.memmap;
   mm.flags[head]! |= HEAD;
-  // Every tail gets the same three words (prep_compound_tail): filled as ranges, not page by page.
-  mm.mapping.fill(TAIL_MAPPING, head + 1, head + n);
-  mm.lru.fill(pfn_ptr(head) | TAIL_BIT, head + 1, head + n);
-  mm.private.fill(0, head + 1, head + n);
+  // Every tail gets the same three words (prep_compound_tail): written as ranges, not page by page.
+  setTailWords(mm.mapping, head, order, TAIL_MAPPING, TAIL_MAPPING_TAILS);
+  setTailWords(mm.lru, head, order, pfn_ptr(head) | TAIL_BIT);
+  zeroTailWords(mm.private, head, order);
   prep_compound_head(m, head, order);
 }
 

@@ -24,6 +24,11 @@ import { EINVAL } from '../errno.js';
 export class Memmap {
   /** `page->flags`. */
   flags: Uint32Array;
+  /**
+   * `flags` seen two words per element (a Float64Array over the same buffer, so no extra memory):
+   * lets `free_pages_prepare` read a block's tail flag words two at a time. Replaced with `flags`.
+   */
+  flagPairs: Float64Array;
   /** First word of the main union (`lru.next` / `compound_head` / owner ops / `pgmap`). */
   lru: Uint32Array;
   /** Second word of the main union (`lru.prev` / `zone_device_data`). */
@@ -49,6 +54,7 @@ export class Memmap {
   /** Create a memmap of `nrPages` struct pages, all zero except `_mapcount = -1` and no zone. */
   constructor(nrPages: number) {
     this.flags = new Uint32Array(nrPages).fill(NO_ZONE_FLAGS);
+    this.flagPairs = new Float64Array(this.flags.buffer, 0, nrPages >> 1);
     this.lru = new Uint32Array(nrPages);
     this.lruPrev = new Uint32Array(nrPages);
     this.mapping = new Uint32Array(nrPages);
@@ -79,6 +85,7 @@ export class Memmap {
       });
     }
     this.flags = growU32(this.flags, nrPages, NO_ZONE_FLAGS);
+    this.flagPairs = new Float64Array(this.flags.buffer, this.flags.byteOffset, nrPages >> 1);
     this.lru = growU32(this.lru, nrPages, 0);
     this.lruPrev = growU32(this.lruPrev, nrPages, 0);
     this.mapping = growU32(this.mapping, nrPages, 0);
