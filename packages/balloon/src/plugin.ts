@@ -1,9 +1,11 @@
-import { EINVAL, InvariantCheck, Machine, MmError, MovableOperations, ProcfsContributor, type MmPlugin } from '@mm/core';
+import { Checkpointable, EINVAL, InvariantCheck, Machine, MmError, MovableOperations, ProcfsContributor, ReplayableOperations, type MmPlugin } from '@mm/core';
 import type { DependencyContainer } from 'tsyringe';
 import { BalloonInvariants } from './debug/balloon-invariants.js';
 import { BalloonMops } from './mm/balloon-mops.js';
 import { BalloonConfig, BalloonState } from './mm/balloon-state.js';
 import { BalloonMeminfo } from './procfs/balloon-meminfo.js';
+import { BalloonCheckpoint } from './checkpoint.js';
+import { BalloonReplayOperations } from './replay-operations.js';
 
 /** Options of {@link balloonPlugin}; also read from `pluginOptions.balloon` of the machine config. */
 export interface BalloonPluginOptions {
@@ -23,10 +25,15 @@ export interface BalloonPluginOptions {
  *
  * @example
  * ```ts
+ * import 'reflect-metadata';
+ * import { createMachine } from '@mm/core';
+ * import { balloonPlugin, virtballoon_changed, virtballoon_probe } from '@mm/balloon';
+ *
  * const m = createMachine({ memory: '256M', plugins: [balloonPlugin()] });
  * const vb = virtballoon_probe(m);
  * vb.host.num_pages = 1000; // the host asks for 1000 pages
  * virtballoon_changed(m, vb);
+ * console.log(vb.num_pages); // 1000
  * ```
  */
 export function balloonPlugin(options?: BalloonPluginOptions): MmPlugin {
@@ -43,6 +50,9 @@ export function balloonPlugin(options?: BalloonPluginOptions): MmPlugin {
       c.registerSingleton(BalloonState);
       c.register(InvariantCheck, { useClass: BalloonInvariants });
       c.register(ProcfsContributor, { useClass: BalloonMeminfo });
+      c.register(Checkpointable, { useFactory: (x) => new BalloonCheckpoint(x.resolve(BalloonState)) });
+      c.registerSingleton(BalloonReplayOperations);
+      c.register(ReplayableOperations, { useToken: BalloonReplayOperations });
       if (migration) {
         c.registerSingleton(BalloonMops);
         c.register(MovableOperations, { useToken: BalloonMops });

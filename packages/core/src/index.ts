@@ -53,6 +53,16 @@ export { createMachine } from './machine/create-machine.js';
 export { resolveMachineConfig, type MachineConfig, type ResolvedMachineConfig, type PfnRange } from './machine/config.js';
 export { memparse } from './machine/memparse.js';
 export { InvariantCheck, type MmPlugin } from './machine/plugin.js';
+export {
+  Checkpointable,
+  saveMachineCheckpoint,
+  restoreMachineCheckpoint,
+  uncheckpointablePlugins,
+  saveListHeads,
+  restoreListHeads,
+  type MachineCheckpoint,
+  type PageListsCopy,
+} from './machine/checkpoint.js';
 export type { MachineHooks } from './machine/hooks.js';
 export { PgData, LRU, NR_LRU_LISTS } from './machine/pglist-data.js';
 export { free_area_init, memmap_init, memmap_init_reserved_pages, memblock_free_all, mm_core_init } from './machine/boot.js';
@@ -106,6 +116,7 @@ export {
   type ReplayKindType,
   type ReplayArgTypes,
 } from './record/replayable-operation.js';
+export { ReplayIds } from './record/replay-ids.js';
 export { CORE_REPLAYABLE_OPERATIONS, setCpu, type CoreOps, type CoreOperationFunctions, type OpMethod, type FolioFlagOpName } from './record/core-operations.js';
 export {
   TRACE_VERSION,

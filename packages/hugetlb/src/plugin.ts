@@ -1,5 +1,5 @@
 import { hugetlb_folio_subpool } from './folio/hugetlb-fields.js';
-import { FolioOwnerOps, GFP, InvariantCheck, MAX_NUMNODES, Machine, PAGE_SHIFT, ProcfsContributor, type Folio, type MmPlugin } from '@mm/core';
+import { Checkpointable, FolioOwnerOps, GFP, InvariantCheck, MAX_NUMNODES, Machine, PAGE_SHIFT, ProcfsContributor, ReplayableOperations, type Folio, type MmPlugin } from '@mm/core';
 import type { DependencyContainer } from 'tsyringe';
 import { HUGETLB_PAGE_ORDER, HUGETLB_PUD_ORDER, hstate_is_gigantic, type Hstate } from './hstate.js';
 import { dissolve_free_hugetlb_folio, isolate_or_dissolve_huge_folio } from './pool/dissolve.js';
@@ -8,6 +8,8 @@ import { alloc_hugetlb_migration_target, folio_isolate_hugetlb, folio_putback_hu
 import { hstate_next_node_to_alloc, node_states_memory, nodes_weight } from './pool/nodes.js';
 import { init_new_hugetlb_folio, prep_and_add_allocated_folios } from './pool/queue.js';
 import { HugetlbParams, HugetlbState, type HugetlbBootParams } from './state.js';
+import { HugetlbCheckpoint } from './checkpoint.js';
+import { HugetlbReplayOperations } from './replay-operations.js';
 import { memparseKernel } from './sysfs/parse.js';
 
 /**
@@ -265,8 +267,14 @@ function installHooks(m: Machine): void {
  *
  * @example
  * ```ts
+ * import 'reflect-metadata';
+ * import { createMachine } from '@mm/core';
+ * import { hugetlbOf, hugetlbPlugin, hugetlb_report_meminfo } from '@mm/hugetlb';
+ *
+ * // As if booted with hugepages=16 on the kernel command line.
  * const m = createMachine({ memory: '256M', plugins: [hugetlbPlugin({ cmdline: 'hugepages=16' })] });
- * hugetlbOf(m).default_hstate.nr_huge_pages; // 16
+ * console.log(hugetlbOf(m).default_hstate.nr_huge_pages); // 16
+ * console.log(hugetlb_report_meminfo(hugetlbOf(m), null).HugePages_Free); // 16
  * ```
  */
 export function hugetlbPlugin(options: HugetlbOptions = {}): MmPlugin {
@@ -281,6 +289,9 @@ export function hugetlbPlugin(options: HugetlbOptions = {}): MmPlugin {
       c.register(FolioOwnerOps, { useFactory: (x) => x.resolve(HugetlbState).ownerOps });
       c.register(InvariantCheck, { useFactory: (x) => x.resolve(HugetlbState).invariants });
       c.register(ProcfsContributor, { useFactory: (x) => x.resolve(HugetlbState).procfs });
+      c.register(Checkpointable, { useFactory: (x) => new HugetlbCheckpoint(x.resolve(HugetlbState)) });
+      c.registerSingleton(HugetlbReplayOperations);
+      c.register(ReplayableOperations, { useToken: HugetlbReplayOperations });
     },
     init(m: Machine): void {
       const pool = m.container.resolve(HugetlbState);

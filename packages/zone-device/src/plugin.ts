@@ -1,9 +1,10 @@
-import { FolioOwnerOps, InvariantCheck, type MmPlugin } from '@mm/core';
+import { FolioOwnerOps, InvariantCheck, ReplayableOperations, type MmPlugin } from '@mm/core';
 import type { DependencyContainer } from 'tsyringe';
 import { ZoneDeviceInvariants } from './debug/zone-device-invariants.js';
 import { AnonVmaTable } from './mm/anon-vma.js';
 import { ZoneDeviceBranch } from './memremap/zone-device-branch.js';
 import { ZoneDeviceState } from './memremap/zone-device-state.js';
+import { ZoneDeviceReplayOperations } from './replay-operations.js';
 
 /**
  * The `@mm/zone-device` plugin: gives the machine CONFIG_ZONE_DEVICE. Registers, in the machine's own
@@ -21,6 +22,8 @@ export function zoneDevicePlugin(): MmPlugin {
       c.registerSingleton(ZoneDeviceBranch);
       c.register(FolioOwnerOps, { useToken: ZoneDeviceBranch });
       c.register(InvariantCheck, { useClass: ZoneDeviceInvariants });
+      c.registerSingleton(ZoneDeviceReplayOperations);
+      c.register(ReplayableOperations, { useToken: ZoneDeviceReplayOperations });
     },
   };
 }

@@ -1,10 +1,12 @@
-import { EINVAL, InvariantCheck, MmError, MovableOperations, ProcfsContributor, type MmPlugin } from '@mm/core';
+import { Checkpointable, EINVAL, InvariantCheck, MmError, MovableOperations, ProcfsContributor, ReplayableOperations, type MmPlugin } from '@mm/core';
 import type { DependencyContainer } from 'tsyringe';
 import { ZsmallocInvariants } from './invariants.js';
 import { ZsmallocProcfs } from './procfs.js';
 import { CONFIG_ZSMALLOC_CHAIN_SIZE, zsmallocChainSizeRange } from './size-class.js';
 import { ZsmallocMops } from './zsmalloc-mops.js';
 import { ZsmallocConfig, ZsmallocState } from './zsmalloc-state.js';
+import { ZsmallocCheckpoint } from './checkpoint.js';
+import { ZsmallocReplayOperations } from './replay-operations.js';
 
 /** Options of {@link zsmallocPlugin}. */
 export interface ZsmallocPluginOptions {
@@ -20,9 +22,14 @@ export interface ZsmallocPluginOptions {
  *
  * @example
  * ```ts
+ * import 'reflect-metadata';
+ * import { createMachine } from '@mm/core';
+ * import { zs_create_pool, zs_malloc, zsmallocPlugin } from '@mm/zsmalloc';
+ *
  * const m = createMachine({ memory: '64M', plugins: [zsmallocPlugin()] });
  * const pool = zs_create_pool(m, 'zram0');
- * const h = zs_malloc(m, pool, 1000);
+ * const h = zs_malloc(m, pool, 1000); // a handle, or a negative errno
+ * console.log(h > 0); // true
  * ```
  */
 export function zsmallocPlugin(options: ZsmallocPluginOptions = {}): MmPlugin {
@@ -37,12 +44,15 @@ export function zsmallocPlugin(options: ZsmallocPluginOptions = {}): MmPlugin {
     register(c: DependencyContainer): void {
       c.register(ZsmallocConfig, { useValue: config });
       c.registerSingleton(ZsmallocState);
+      c.register(Checkpointable, { useFactory: (x) => new ZsmallocCheckpoint(x.resolve(ZsmallocState)) });
       c.registerSingleton(ZsmallocMops);
       c.register(MovableOperations, { useToken: ZsmallocMops });
       c.registerSingleton(ZsmallocInvariants);
       c.register(InvariantCheck, { useToken: ZsmallocInvariants });
       c.registerSingleton(ZsmallocProcfs);
       c.register(ProcfsContributor, { useToken: ZsmallocProcfs });
+      c.registerSingleton(ZsmallocReplayOperations);
+      c.register(ReplayableOperations, { useToken: ZsmallocReplayOperations });
     },
   };
 }
