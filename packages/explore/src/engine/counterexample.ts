@@ -1,6 +1,7 @@
 import { formatTraceLine, recordOperations, type JsonValue, type TraceLine } from '@mm/core';
 import { ExploreState } from './explore-state.js';
-import { createScenarioMachine, defaultChoice, runOnce, sameViolation, scenarioPluginNames, type ExploreTarget, type Violation } from './execution.js';
+import { createScenarioMachine, defaultChoice, sameViolation, scenarioPluginNames, type ExploreTarget, type RunResult, type Violation } from './execution.js';
+import { runOnce, sessionOf, type Explorable } from './session.js';
 
 /**
  * Counterexamples: a violating schedule minimised, then written as a trace in the record/replay
@@ -11,10 +12,10 @@ import { createScenarioMachine, defaultChoice, runOnce, sameViolation, scenarioP
  */
 
 /** Run `target` following `schedule` (a task per step; an entry naming a finished task is skipped), then the default policy. */
-export function runGuided(target: ExploreTarget, schedule: readonly number[], maxSteps: number): ReturnType<typeof runOnce> {
+export function runGuided(x: Explorable, schedule: readonly number[], maxSteps: number): RunResult {
   let k = 0;
   return runOnce(
-    target,
+    x,
     (st, enabled, current) => {
       while (k < schedule.length) {
         const t = schedule[k++]!;
@@ -32,7 +33,8 @@ export function runGuided(target: ExploreTarget, schedule: readonly number[], ma
  * no more steps, until nothing can be dropped or `budget` executions are spent. Returns the executed
  * schedule of the shortest violating run found.
  */
-export function minimiseSchedule(target: ExploreTarget, choices: readonly number[], violation: Violation, maxSteps: number, budget = 2000): number[] {
+export function minimiseSchedule(x: Explorable, choices: readonly number[], violation: Violation, maxSteps: number, budget = 2000): number[] {
+  const session = sessionOf(x);
   let best = [...choices];
   let spent = 0;
   let changed = true;
@@ -41,7 +43,7 @@ export function minimiseSchedule(target: ExploreTarget, choices: readonly number
     for (let i = best.length - 1; i >= 0 && spent < budget; i--) {
       const cand = [...best.slice(0, i), ...best.slice(i + 1)];
       spent++;
-      const r = runGuided(target, cand, maxSteps);
+      const r = runGuided(session, cand, maxSteps);
       if (r.violation !== null && sameViolation(r.violation, violation) && r.choices.length <= best.length) {
         best = [...r.choices];
         changed = true;

@@ -5,9 +5,9 @@ import { explorePlugin } from './explore-plugin.js';
 import { resolveExplorePlugin } from './plugins.js';
 
 /**
- * One execution of a scenario under a scheduler: boot the scenario's machine, run its setup, then
- * let a chooser pick the task of every step until all tasks finish, a step throws (the violation) or
- * the step limit is reached. The model is sequentially consistent: a step is atomic and every later
+ * One execution of a scenario under a scheduler (run by `ExploreSession.execute`): bring the
+ * scenario's machine to its state after boot, run its setup, then let a chooser pick the task of
+ * every step until all tasks finish, a step throws (the violation) or the step limit is reached. The model is sequentially consistent: a step is atomic and every later
  * step sees all its writes, so the explorer finds the races of lock sections and atomic operations,
  * not those of weak memory ordering (for those use herd7 with the Linux-kernel memory model, LKMM).
  *
@@ -110,28 +110,4 @@ export function toViolation(e: unknown, task: string): Violation {
 /** True if `a` and `b` are the same violation (same kind and key). */
 export function sameViolation(a: Violation, b: Violation): boolean {
   return a.kind === b.kind && a.key === b.key;
-}
-
-/** Run one execution of `target` with `choose` picking every step's task; at most `maxSteps` steps. */
-export function runOnce(target: ExploreTarget, choose: Chooser, maxSteps: number, observe?: StepObserver): RunResult {
-  const { m, state } = bootScenario(target);
-  const n = state.nrTasks;
-  const choices: number[] = [];
-  const enabled: number[] = [];
-  let current = -1;
-  for (let depth = 0; ; depth++) {
-    enabled.length = 0;
-    for (let i = 0; i < n; i++) if (state.isEnabled(i)) enabled.push(i);
-    if (enabled.length === 0) return { choices, violation: null, complete: true, stepLimited: false, pruned: false };
-    if (depth >= maxSteps) return { choices, violation: null, complete: false, stepLimited: true, pruned: false };
-    const t = choose(state, enabled, current, depth);
-    choices.push(t);
-    try {
-      state.step(t);
-    } catch (e) {
-      return { choices, violation: toViolation(e, state.taskName(t)), complete: false, stepLimited: false, pruned: false };
-    }
-    current = t;
-    if (observe !== undefined && !observe(m, state, depth, t)) return { choices, violation: null, complete: false, stepLimited: false, pruned: true };
-  }
 }

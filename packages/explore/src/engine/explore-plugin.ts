@@ -1,4 +1,4 @@
-import { EINVAL, MmError, ReplayableOperations, defineReplayableOperation, type MmPlugin } from '@mm/core';
+import { Checkpointable, EINVAL, MmError, ReplayableOperations, defineReplayableOperation, type MmPlugin } from '@mm/core';
 import type { DependencyContainer } from 'tsyringe';
 import { Machine } from '@mm/core';
 import { findScenario } from '../scenarios/registry.js';
@@ -32,6 +32,13 @@ export function explorePlugin(options?: ExplorePluginOptions): MmPlugin {
       const config: ExploreConfig = { scenario: findScenario(o.scenario), params: o.params ?? {} };
       c.register(ExploreConfig, { useValue: config });
       c.registerSingleton(ExploreState);
+      // The scenario's setup is re-run after a restore: a checkpoint taken before it forgets it.
+      c.register(Checkpointable, {
+        useFactory: (x) => {
+          const state = x.resolve(ExploreState);
+          return { plugin: 'explore', save: () => null, restore: () => state.reset() };
+        },
+      });
       c.register(ReplayableOperations, {
         useValue: {
           operations: [

@@ -37,8 +37,9 @@ function strHash(s: string): number {
 /**
  * The per-machine state of an exploration: the scenario set up on this machine and its running
  * tasks (scenario tasks first, then the injected RCU walkers). `step(i)` runs one step of task `i`
- * on CPU `i % cpus`, then checks every invariant of the machine and the scenario's own rule: the
- * unit that the scheduler interleaves and that a counterexample's `exploreStep` lines replay.
+ * on CPU `i % cpus`, then checks every invariant of the machine (or, during a search, the cheaper
+ * {@link ExploreState.stepCheck}) and the scenario's own rule: the unit that the scheduler
+ * interleaves and that a counterexample's `exploreStep` lines replay (with every invariant).
  */
 @injectable()
 export class ExploreState {
@@ -48,6 +49,12 @@ export class ExploreState {
   readonly config: ExploreConfig;
   /** The scenario after setup (null before {@link ExploreState.setup}). */
   instance: ScenarioInstance | null = null;
+  /**
+   * The check `step` runs after each step in place of the full `m.checkInvariants` (null: the full
+   * check, as a replayed trace does). The explorer sets a cheaper one (`stepCheck` on the pages the
+   * tasks touch and the global counters); it throws `VmBugError`.
+   */
+  stepCheck: ((m: Machine) => void) | null = null;
   private tasks: RunningTask[] = [];
   private running = 0;
 
@@ -57,8 +64,22 @@ export class ExploreState {
     this.config = config;
   }
 
-  /** Run the scenario's setup and create its tasks; `MmError(EINVAL)` if it already ran. Returns the setup's summary. */
-  setup(): JsonValue {
+  /**
+   * Forget the scenario's setup and tasks (the machine is being restored to a checkpoint taken
+   * before the setup; see `ExploreSession`).
+   */
+  reset(): void {
+    this.instance = null;
+    this.tasks = [];
+    this.running = 0;
+  }
+
+  /**
+   * Run the scenario's setup and create its tasks; `MmError(EINVAL)` if it already ran. Returns the
+   * setup's summary. With `check` false the invariants are not checked after the setup (the explorer
+   * checks the first setup of a search only: a restored machine's setup reaches the same state).
+   */
+  setup(check = true): JsonValue {
     if (this.instance !== null) throw new MmError(EINVAL, 'exploreSetup: the scenario is already set up', { rule: 'one exploreSetup per machine' });
     const { scenario, params } = this.config;
     const inst = scenario.setup(this.m, params);
@@ -70,7 +91,7 @@ export class ExploreState {
     }
     this.tasks = defs.map((def) => ({ def, gen: null, done: false, progress: 0, blocked: false, labelHash: 0 }));
     this.running = defs.length;
-    this.m.checkInvariants('exploreSetup');
+    if (check) this.m.checkInvariants('exploreSetup');
     return inst.summary;
   }
 
@@ -128,8 +149,15 @@ export class ExploreState {
     t.blocked = isBlockedLabel(label);
     if (!t.blocked) t.progress++;
     t.labelHash = strHash(label);
-    m.checkInvariants(`${t.def.name}: ${label}`);
-    this.instance.check?.(m, this.running === 0);
+    try {
+      if (this.stepCheck === null) m.checkInvariants(`${t.def.name}: ${label}`);
+      else this.stepCheck(m);
+      this.instance.check?.(m, this.running === 0);
+    } catch (e) {
+      // A cheaper check failed: report what the full check (a replay's) finds first, if anything.
+      if (this.stepCheck !== null) m.checkInvariants(`${t.def.name}: ${label}`);
+      throw e;
+    }
     return label;
   }
 

@@ -7,6 +7,7 @@ import { findScenario } from '../scenarios/registry.js';
 import type { ScenarioParams } from '../scenarios/scenario.js';
 import { counterexampleTrace, minimiseSchedule } from './counterexample.js';
 import type { ExploreTarget, RunResult, Violation } from './execution.js';
+import { ExploreSession } from './session.js';
 
 /** The search strategies. */
 export const EXPLORE_STRATEGIES = ['exhaustive', 'random', 'pct'] as const;
@@ -30,10 +31,19 @@ export interface ExploreOptions {
   readonly partition?: SearchPartition;
   /** Called every `progressEvery` executions with the statistics so far. */
   readonly onProgress?: (s: ExploreStats) => void;
+  /** Exhaustive: report each subtree's counts and visited states (`ExploreResult.subtrees`), for merging workers' results. */
+  readonly collectSubtrees?: boolean;
   /** How often `onProgress` is called (default 1000). */
   readonly progressEvery?: number;
   /** Skip the minimisation and the trace of a violation (workers report the schedule only). */
   readonly noCounterexample?: boolean;
+  /**
+   * Restore a checkpoint of the scenario's machine before each execution instead of rebooting it
+   * (default true; machines with a plugin that cannot be checkpointed are rebooted anyway).
+   */
+  readonly checkpoint?: boolean;
+  /** The cheap per-step check plus a full check per new end state (default true; false: the full check after every step). */
+  readonly scopedChecks?: boolean;
 }
 
 /** Counts of a search. */
@@ -52,6 +62,16 @@ export interface ExploreStats {
   steps: number;
 }
 
+/** One subtree of an exhaustive search (the executions whose first step runs task `first`): its counts and visited states. */
+export interface SubtreeResult extends Omit<ExploreStats, 'states'> {
+  /** The task of the first step. */
+  readonly first: number;
+  /** True if the search stopped in this subtree at a violation. */
+  readonly violation: boolean;
+  /** The states it visited (state hashes). */
+  readonly keys: readonly number[];
+}
+
 /** A violation with the schedule that reaches it and its counterexample trace. */
 export interface Counterexample {
   /** The violation. */
@@ -68,6 +88,8 @@ export interface Counterexample {
 export interface ExploreResult extends ExploreStats {
   /** The scenario's name. */
   readonly scenario: string;
+  /** Exhaustive search with `collectSubtrees`: each searched subtree of the first scheduling point, in search order. */
+  readonly subtrees?: readonly SubtreeResult[];
   /** Its parameters. */
   readonly params: ScenarioParams;
   /** The strategy. */
@@ -92,6 +114,18 @@ function checkInt(name: string, v: number, min: number): number {
  * violation (a `VmBugError` from an invariant or the scenario's rule, or an error a kernel path
  * threw), minimise its schedule and write it as a replayable trace. Reproducible: the same arguments
  * give the same result. `MmError(EINVAL)` for an unknown scenario or bad option.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { explore } from '@mm/explore';
+ *
+ * // Every interleaving (up to 2 preemptions) of a folio_try_get racing the final folio_put, with the
+ * // kernel's fix disabled: the explorer finds the bug and prints a minimal schedule.
+ * const r = explore('tryget-final-put', { fix: false }, { strategy: 'exhaustive', bound: 2 });
+ * console.log(r.counterexample !== null); // true
+ * console.log(r.counterexample?.trace.join('\n'));
+ * ```
  */
 export function explore(scenarioName: string, params: ScenarioParams = {}, options: ExploreOptions = {}): ExploreResult {
   const scenario = findScenario(scenarioName);
@@ -117,8 +151,16 @@ export function explore(scenarioName: string, params: ScenarioParams = {}, optio
   const stats: ExploreStats = { interleavings: 0, completed: 0, pruned: 0, stepLimited: 0, states: 0, steps: 0 };
   let found: RunResult | null = null;
   let capped = false;
+  const subtrees: SubtreeResult[] = [];
+  let mark: ExploreStats = { ...stats };
   const hooks: SearchHooks = {
     states: () => 0,
+    onSubtree(first, keys) {
+      if (options.collectSubtrees !== true) return;
+      const d = (k: Exclude<keyof ExploreStats, 'states'>): number => stats[k] - mark[k];
+      subtrees.push({ first, interleavings: d('interleavings'), completed: d('completed'), pruned: d('pruned'), stepLimited: d('stepLimited'), steps: d('steps'), violation: found !== null, keys });
+      mark = { ...stats };
+    },
     onRun(r) {
       stats.interleavings++;
       stats.steps += r.choices.length;
@@ -140,15 +182,16 @@ export function explore(scenarioName: string, params: ScenarioParams = {}, optio
       return true;
     },
   };
-  if (strategy === 'exhaustive') exhaustiveSearch(target, bound, maxSteps, hooks, options.partition);
-  else if (strategy === 'random') randomSearch(target, seed, runs, maxSteps, hooks);
-  else pctSearch(target, seed, bound, runs, maxSteps, hooks);
+  const session = new ExploreSession(target, { checkpoint: options.checkpoint ?? true, scopedChecks: options.scopedChecks ?? true });
+  if (strategy === 'exhaustive') exhaustiveSearch(session, bound, maxSteps, hooks, options.partition);
+  else if (strategy === 'random') randomSearch(session, seed, runs, maxSteps, hooks);
+  else pctSearch(session, seed, bound, runs, maxSteps, hooks);
   stats.states = hooks.states();
 
   let counterexample: Counterexample | null = null;
   const f = found as RunResult | null;
   if (f !== null && f.violation !== null) {
-    const schedule = options.noCounterexample ? [...f.choices] : minimiseSchedule(target, f.choices, f.violation, maxSteps);
+    const schedule = options.noCounterexample ? [...f.choices] : minimiseSchedule(session, f.choices, f.violation, maxSteps);
     counterexample = {
       violation: f.violation,
       schedule,
@@ -165,5 +208,6 @@ export function explore(scenarioName: string, params: ScenarioParams = {}, optio
     ...stats,
     exhausted: strategy === 'exhaustive' && f === null && !capped,
     counterexample,
+    ...(options.collectSubtrees === true ? { subtrees } : {}),
   };
 }

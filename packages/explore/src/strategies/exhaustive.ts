@@ -1,5 +1,5 @@
-import { machineStateHash } from '../engine/state-hash.js';
-import { defaultChoice, runOnce, type ExploreTarget, type RunResult } from '../engine/execution.js';
+import { defaultChoice, type RunResult } from '../engine/execution.js';
+import { runOnce, sessionOf, type Explorable } from '../engine/session.js';
 import type { SearchHooks, SearchPartition } from './search.js';
 
 /** One scheduling point of the depth-first search. */
@@ -22,47 +22,70 @@ function cost(f: Frame, t: number): number {
   return f.currentRunnable && t !== f.current ? 1 : 0;
 }
 
+/** Thrown by the chooser when a worker's share of the first scheduling point is empty. */
+class EmptyShare extends Error {}
+
 /**
  * Exhaustive search with a preemption bound (stateless depth-first search over schedules, as
  * CHESS does): at every step any runnable task may run, but switching away from a task that could
  * have continued costs one preemption and at most `bound` are spent per execution (switching when a
  * task finishes or blocks is free). A state (machine hash, tasks' progress, the running task) already
- * reached with no more preemptions is not explored again. With a `partition`, only the subtrees of
- * the first scheduling point's choices `j` with `j % count === index` are searched (workers).
+ * reached with no more preemptions is not explored again.
+ *
+ * The search is split at the first scheduling point into one subtree per task that runs first, in
+ * task order, and each subtree keeps its own visited states: so the subtrees can be searched by
+ * separate workers (with a `partition`, only the subtrees `j` with `j % count === index`) and the
+ * totals are the same whatever the number of workers. The states counted are the union over the
+ * subtrees; `hooks.onSubtree` is told each subtree's visited states when it ends.
  */
-export function exhaustiveSearch(target: ExploreTarget, bound: number, maxSteps: number, hooks: SearchHooks, partition?: SearchPartition): void {
-  const visited = new Map<number, number>();
+export function exhaustiveSearch(explorable: Explorable, bound: number, maxSteps: number, hooks: SearchHooks, partition?: SearchPartition): void {
+  const session = sessionOf(explorable);
+  let visited = new Map<number, number>();
+  const all = new Set<number>();
   const stack: Frame[] = [];
-  hooks.states = () => visited.size;
+  hooks.states = () => all.size;
+  const endSubtree = (): void => {
+    if (stack.length > 0) hooks.onSubtree?.(stack[0]!.chosen, [...visited.keys()]);
+  };
   for (;;) {
     const prefix = stack.length;
-    const r: RunResult = runOnce(
-      target,
-      (st, enabled, current, depth) => {
-        if (depth < prefix) return stack[depth]!.chosen;
-        const before = depth === 0 ? 0 : stack[depth - 1]!.preempt + cost(stack[depth - 1]!, stack[depth - 1]!.chosen);
-        let opts = enabled;
-        if (depth === 0 && partition !== undefined) opts = enabled.filter((_, j) => j % partition.count === partition.index);
-        if (opts.length === 0) throw new Error('empty partition');
-        const runnable = current >= 0 && st.isEnabled(current) && !st.isBlocked(current);
-        let chosen = defaultChoice(st, opts, current);
-        if (!opts.includes(chosen)) chosen = opts[0]!;
-        stack.push({ enabled: [...opts], current, currentRunnable: runnable, preempt: before, chosen, tried: [chosen] });
-        return chosen;
-      },
-      maxSteps,
-      (m, st, depth, task) => {
-        if (depth < prefix - 1) return true;
-        const f = stack[depth]!;
-        const used = f.preempt + cost(f, task);
-        const key = machineStateHash(m, st.tasksHash() ^ Math.imul(task + 1, 0x9e3779b1));
-        const seen = visited.get(key);
-        if (seen !== undefined && seen <= used) return false;
-        visited.set(key, used);
-        return true;
-      },
-    );
-    if (!hooks.onRun(r)) return;
+    let r: RunResult;
+    try {
+      r = runOnce(
+        session,
+        (st, enabled, current, depth) => {
+          if (depth < prefix) return stack[depth]!.chosen;
+          const before = depth === 0 ? 0 : stack[depth - 1]!.preempt + cost(stack[depth - 1]!, stack[depth - 1]!.chosen);
+          let opts = enabled;
+          if (depth === 0 && partition !== undefined) opts = enabled.filter((_, j) => j % partition.count === partition.index);
+          if (opts.length === 0) throw new EmptyShare();
+          const runnable = current >= 0 && st.isEnabled(current) && !st.isBlocked(current);
+          let chosen = defaultChoice(st, opts, current);
+          if (!opts.includes(chosen)) chosen = opts[0]!;
+          stack.push({ enabled: [...opts], current, currentRunnable: runnable, preempt: before, chosen, tried: [chosen] });
+          return chosen;
+        },
+        maxSteps,
+        (_m, _st, depth, task) => {
+          if (depth < prefix - 1) return true;
+          const f = stack[depth]!;
+          const used = f.preempt + cost(f, task);
+          const key = (session.stateKey() ^ Math.imul(task + 1, 0x9e3779b1)) >>> 0;
+          const seen = visited.get(key);
+          if (seen !== undefined && seen <= used) return false;
+          visited.set(key, used);
+          all.add(key);
+          return true;
+        },
+      );
+    } catch (e) {
+      if (e instanceof EmptyShare) return;
+      throw e;
+    }
+    if (!hooks.onRun(r)) {
+      endSubtree();
+      return;
+    }
     // Backtrack to the deepest point with an untried choice within the bound.
     stack.length = Math.min(stack.length, r.choices.length);
     for (;;) {
@@ -70,10 +93,16 @@ export function exhaustiveSearch(target: ExploreTarget, bound: number, maxSteps:
       if (f === undefined) return;
       const alt = f.enabled.find((t) => !f.tried.includes(t) && f.preempt + cost(f, t) <= bound);
       if (alt !== undefined) {
+        if (stack.length === 1) {
+          // A new first choice: a new subtree with its own visited states.
+          endSubtree();
+          visited = new Map();
+        }
         f.chosen = alt;
         f.tried.push(alt);
         break;
       }
+      if (stack.length === 1) endSubtree();
       stack.pop();
     }
   }

@@ -1,6 +1,7 @@
 import { uniformInt } from 'pure-rand/distribution/uniformInt';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import { defaultChoice, runOnce, type ExploreTarget } from '../engine/execution.js';
+import { defaultChoice } from '../engine/execution.js';
+import { runOnce, sessionOf, type Explorable } from '../engine/session.js';
 import type { SearchHooks } from './search.js';
 
 /**
@@ -11,8 +12,9 @@ import type { SearchHooks } from './search.js';
  * task's priority drops to `depth-1-j`. A bug of depth `d` is found with probability at least
  * `1/(n·k^(d-1))` per execution. A task whose last step blocked yields to runnable ones.
  */
-export function pctSearch(target: ExploreTarget, seed: number, depth: number, runs: number, maxSteps: number, hooks: SearchHooks): void {
-  const probe = runOnce(target, (st, enabled, current) => defaultChoice(st, enabled, current), maxSteps);
+export function pctSearch(explorable: Explorable, seed: number, depth: number, runs: number, maxSteps: number, hooks: SearchHooks): void {
+  const session = sessionOf(explorable);
+  const probe = runOnce(session, (st, enabled, current) => defaultChoice(st, enabled, current), maxSteps);
   const k = Math.max(1, probe.choices.length);
   for (let r = 0; r < runs; r++) {
     const rng = xoroshiro128plus((seed + r) | 0);
@@ -20,7 +22,7 @@ export function pctSearch(target: ExploreTarget, seed: number, depth: number, ru
     const changes: number[] = [];
     for (let j = 0; j < depth - 1; j++) changes.push(uniformInt(rng, 1, k));
     const res = runOnce(
-      target,
+      session,
       (st, enabled, current, step) => {
         if (prio.length === 0) {
           const n = st.nrTasks;

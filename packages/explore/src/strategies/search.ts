@@ -20,4 +20,10 @@ export interface SearchHooks {
   onRun(r: RunResult): boolean;
   /** The number of distinct states seen so far (set by strategies that hash states). */
   states: () => number;
+  /**
+   * Exhaustive search: a subtree of the first scheduling point (the executions whose first step runs
+   * task `first`) has ended (searched, or stopped by a violation or the cap); `keys` are the states it
+   * visited.
+   */
+  onSubtree?(first: number, keys: readonly number[]): void;
 }
