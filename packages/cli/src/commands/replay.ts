@@ -55,6 +55,25 @@ export function kernelTraceReportText(path: string, r: KernelTraceReport): strin
   return `${out}\nbuddyinfo before:\n${r.buddyinfoBefore}\nbuddyinfo after:\n${r.buddyinfoAfter}`;
 }
 
+/** The first line of `bytes` that is not blank (decoded), or `''`. */
+function firstNonBlankLine(bytes: Uint8Array): string {
+  for (let p = 0; p < bytes.length; ) {
+    let e = bytes.indexOf(10, p);
+    if (e < 0) e = bytes.length;
+    const line = Buffer.from(bytes.buffer, bytes.byteOffset + p, e - p).toString('utf8');
+    if (line.trim().length > 0) return line;
+    p = e + 1;
+  }
+  return '';
+}
+
+/** The number of lines of `bytes` (a final newline ends the last line). */
+function lineCount(bytes: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] === 10) n++;
+  return bytes.length > 0 && bytes[bytes.length - 1] !== 10 ? n + 1 : n;
+}
+
 async function snapshotTo(m: Machine, flags: ReplayFlags, io: CliIo): Promise<string> {
   if (flags.out === undefined) return '';
   const s = await writeSnapshot(m, resolve(io.cwd ?? process.cwd(), flags.out));
@@ -69,25 +88,24 @@ async function snapshotTo(m: Machine, flags: ReplayFlags, io: CliIo): Promise<st
  * traced PFNs, reporting events, pre-trace frees, pages held and buddyinfo before and after.
  */
 export async function replayCommand(path: string, flags: ReplayFlags, io: CliIo): Promise<void> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(resolve(io.cwd ?? process.cwd(), path), 'utf8');
+    bytes = await readFile(resolve(io.cwd ?? process.cwd(), path));
   } catch (e) {
     throw new CliError(`cannot read trace ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  const first = lines.find((l) => l.trim().length > 0) ?? '';
+  const first = firstNonBlankLine(bytes);
   if (isTraceHeader(first)) {
     for (const f of ['memory', 'nodes', 'cpus', 'seed'] as const) {
       if (flags[f] !== undefined) throw new CliError(`--${f} applies to kernel traces; a recorded trace boots the machine its header describes`);
     }
     const header = parseTraceHeader(first);
     const factories = await loadPluginFactories(header.plugins);
-    const bar = startProgress(io, 'replay', lines.length, flags.progress !== false);
+    const bar = startProgress(io, 'replay', flags.progress !== false && io.stderr.isTTY === true ? lineCount(bytes) : 0, true);
     let r;
     try {
-      r = replayTrace(lines, {
+      // The file's bytes as read: the replayer parses them in place, without decoding or splitting.
+      r = replayTrace(bytes, {
         resolvePlugin: pluginResolver(factories),
         ...(flags.debugVm ? { debugVm: true } : {}),
         onProgress: (n) => bar.update(n),
@@ -107,6 +125,8 @@ export async function replayCommand(path: string, flags: ReplayFlags, io: CliIo)
     );
     return;
   }
+  const lines = bytes.toString('utf8').split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
   const bar = startProgress(io, 'import (%)', 100, flags.progress !== false);
   let imp;
   try {
