@@ -73,4 +73,70 @@ describe('examples run as the README shows them', () => {
     expect(n('pgmigrate_success')).toBeGreaterThan(0);
     expect(n('balloon_migrate')).toBeGreaterThan(0);
   });
+
+  it('vm-host.ts: hugetlb-backed guest memory, conversions, pressure down to the watermark, compaction', () => {
+    const out = runExample('vm-host.ts');
+    const stages = out.split(/^== \d+\. /m).slice(1);
+    expect(stages).toHaveLength(8);
+    const num = (stage: number, re: RegExp): number => Number(re.exec(stages[stage - 1]!)![1]);
+    const memFree = (stage: number): number => num(stage, /MemFree: (\d+) kB/);
+    const hugeFree = (stage: number): number => num(stage, /HugePages_Free: (\d+)/);
+    // 128 MiB boot: everything is free; 16 huge pages take 16 × 2048 kB from the buddy allocator.
+    expect(memFree(1)).toBe(num(1, /MemTotal: (\d+) kB/));
+    expect(stages[1]).toContain('HugePages_Total: 16  HugePages_Free: 16');
+    expect(memFree(1) - memFree(2)).toBe(16 * 2048);
+    // 8 MiB of guest memory: four huge pages lent to guest_memfd out of the pool, none from the buddy lists.
+    expect(hugeFree(3)).toBe(12);
+    expect(memFree(3)).toBe(memFree(2));
+    // Sharing 4 pages splits their 2 MiB folio; the host's pin refuses the way back with -EAGAIN (11);
+    // after the unpin it succeeds and the 512 pieces merge into one folio again.
+    expect(stages[3]).toContain('to shared: 0; huge folio splits 1, merges 0');
+    expect(stages[3]).toContain('to private while the host pins page 17: -11; huge folio splits 1, merges 0');
+    expect(stages[3]).toContain('to private after unpin_user_page: 0; huge folio splits 1, merges 1');
+    expect(hugeFree(4)).toBe(12);
+    // Pressure: the fast path wants the low watermark, the slow path (no reclaim in the model) the min one;
+    // the first failure leaves DMA32 between the two.
+    const [free, min, low] = /DMA32 at (\d+) free pages \(watermarks min (\d+), low (\d+)\)/.exec(stages[4]!)!.slice(1).map(Number);
+    expect(stages[4]).toMatch(/^ {2}folio_alloc failed/m);
+    expect(free).toBeGreaterThanOrEqual(min!);
+    expect(free).toBeLessThan(low!);
+    const mapped = num(5, /anonymous pages mapped (\d+)/);
+    const ballooned = num(5, /balloon pages (\d+)/);
+    const swapped = num(5, /pages swapped out (\d+)/);
+    // Per 8 faults: 6 mapped, 1 swapped out, 1 balloon page; the counters agree with the lists.
+    expect(Math.abs(mapped - 6 * swapped)).toBeLessThanOrEqual(6);
+    expect(Math.abs(ballooned - swapped)).toBeLessThanOrEqual(1);
+    expect(num(5, /AnonPages: (\d+) kB/)).toBe(mapped * 4);
+    expect(num(5, /Balloon: (\d+) kB/)).toBe(ballooned * 4);
+    // zram: 1..3 KiB objects (plus a handle) pack about two to a page; nr_zspages counts the same pages.
+    const zsPages = num(5, /in (\d+) zsmalloc pages/);
+    expect(zsPages).toBeLessThan(swapped);
+    expect(zsPages).toBeGreaterThan(swapped / 4);
+    expect(num(5, /nr_zspages (\d+)/)).toBe(zsPages);
+    // Every other mapped page is unmapped: no free block of order 9 or 10 (2 MiB) anywhere, though
+    // ~37 MiB are free.
+    const buddyinfo = (stage: number): number[][] =>
+      [...stages[stage - 1]!.matchAll(/^Node 0, zone +\w+((?: +\d+){11})/gm)].map((r) => r[1]!.trim().split(/ +/).map(Number));
+    for (const orders of buddyinfo(6)) expect(orders[9]! + orders[10]!).toBe(0);
+    // So the THP allocation compacts directly, once, and succeeds.
+    expect(stages[6]).toMatch(/a 2 MiB folio; compact_stall 1 compact_success 1 pgmigrate_success [1-9]\d*/);
+    // compact_memory migrates anonymous, balloon and zsmalloc pages (pgmigrate_success counts all of
+    // them) and rebuilds free 2 MiB blocks; it frees nothing and leaves the hugetlb pool alone.
+    const migrated = num(8, /pgmigrate_success \+(\d+)/);
+    const balloonMigrated = num(8, /balloon_migrate (\d+)/);
+    const zsMoved = num(8, /zsmalloc pages moved (\d+)/);
+    expect(balloonMigrated).toBeGreaterThan(0);
+    expect(zsMoved).toBeGreaterThan(0);
+    expect(migrated).toBeGreaterThanOrEqual(balloonMigrated + zsMoved);
+    expect(sum(buddyinfo(8).map((o) => o[9]! + o[10]!))).toBeGreaterThan(0);
+    expect(stages[7]).toContain(`zram0: ${swapped}/${swapped} swapped pages read back intact`);
+    expect(num(8, /AnonPages: (\d+) kB/)).toBe(Math.floor(mapped / 2) * 4);
+    expect(num(8, /Balloon: (\d+) kB/)).toBe(ballooned * 4);
+    expect(hugeFree(8)).toBe(12);
+    expect(out).toContain('conversions done 2, refused with -EAGAIN 1; bad pages 0');
+  });
 });
+
+function sum(xs: number[]): number {
+  return xs.reduce((s, x) => s + x, 0);
+}

@@ -39,7 +39,11 @@ import { applyMachineFlags, bootMachine, type MachineFlags, type MachineSpec } f
  *
  * @example
  * ```ts
+ * import 'reflect-metadata';
+ * import { GFP_TRANSHUGE } from '@mm/core';
  * import type { Scenario } from '@mm/cli';
+ *
+ * // A module for `mmsim run my-scenario.ts`: the default export is the scenario.
  * export default {
  *   machine: { memory: '256M' },
  *   plugins: ['balloon'],

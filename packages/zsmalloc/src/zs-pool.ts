@@ -97,6 +97,26 @@ export function assertHandle(st: ZsmallocState, pool: ZsPool, handle: number, fn
  * with more than one page and more than one object sets the module's `huge_class_size` (its size
  * minus `ZS_HANDLE_SIZE - 1`) if it is not set yet. The shrinker and the debugfs directory are not
  * created; the statistics are available through {@link zs_stats_size_show}.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { createMachine } from '@mm/core';
+ * import { zs_create_pool, zs_free, zs_get_total_pages, zs_malloc, zs_obj_write, zsmallocPlugin } from '@mm/zsmalloc';
+ *
+ * const m = createMachine({ memory: '64M', debugVm: true, plugins: [zsmallocPlugin()] });
+ * const pool = zs_create_pool(m, 'zram0');
+ * const handles: number[] = [];
+ * for (let i = 0; i < 8; i++) {
+ *   const handle = zs_malloc(m, pool, 1000); // a page compressed to 1000 bytes
+ *   if (handle < 0) throw new Error(`zs_malloc: ${handle}`);
+ *   zs_obj_write(m, pool, handle, new Uint8Array(1000).fill(i), 1000);
+ *   handles.push(handle);
+ * }
+ * console.log(zs_get_total_pages(m, pool)); // pages of the pool's zspages: fewer than 8
+ * for (const handle of handles) zs_free(m, pool, handle);
+ * console.log(zs_get_total_pages(m, pool)); // 0: empty zspages are freed
+ * ```
  */
 export function zs_create_pool(m: Machine, name: string): ZsPool {
   const st = zsmallocState(m);

@@ -49,6 +49,25 @@ export class BalloonState {
  * initialises a structure the driver embeds; the model creates it and lets the driver pass the fields
  * it would set afterwards (`migratepage`, `adjust_managed_page_count`). `MmError(ENODEV)` if the
  * machine was booted without `balloonPlugin()`.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { NR_NODE, createMachine } from '@mm/core';
+ * import { balloonPlugin, balloon_devinfo_init, balloon_page_alloc, balloon_page_dequeue, balloon_page_enqueue } from '@mm/balloon';
+ *
+ * const m = createMachine({ memory: '64M', debugVm: true, plugins: [balloonPlugin()] });
+ * // A driver's device; its migratepage tells the hypervisor about a moved page (0: done).
+ * const b = balloon_devinfo_init(m, { name: 'my-balloon', migratepage: () => 0 });
+ * for (let i = 0; i < 16; i++) {
+ *   const page = balloon_page_alloc(m); // inflate: a page for the hypervisor
+ *   if (page === -1) break;
+ *   balloon_page_enqueue(m, b, page);
+ * }
+ * console.log(b.nrListed, m.nodes[0]!.vmstat[NR_NODE.nr_balloon_pages]); // 16 16
+ * const page = balloon_page_dequeue(m, b); // deflate one; the driver frees it after telling the host
+ * console.log(page >= 0, b.nrListed); // true 15
+ * ```
  */
 export function balloon_devinfo_init(m: Machine, init: BalloonDevInfoInit = {}): BalloonDevInfo {
   if (!m.container.isRegistered(BalloonState, true)) {

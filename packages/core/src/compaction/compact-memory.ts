@@ -41,6 +41,31 @@ export function compact_nodes(m: Machine): void {
  * A write to `/proc/sys/vm/compact_memory` (`sysctl_compaction_handler`): the value must be 1
  * (`-EINVAL` otherwise, nothing done); then every node is compacted. Returns 0 or `-EINVAL`.
  * (Freed pages may wait on per-CPU lists afterwards, as in the kernel: `drain_all_pages` flushes them.)
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import {
+ *   GFP_HIGHUSER_MOVABLE, VM_EVENT, anon_vma_alloc, compact_memory, createMachine, drain_all_pages, faultInAnonFolio,
+ *   folio_alloc, lru_add_drain_all, zapFolioPtes, type Folio,
+ * } from '@mm/core';
+ *
+ * const m = createMachine({ memory: '64M' });
+ * const dma32 = m.zones.find((z) => z.name === 'DMA32')!;
+ * const av = anon_vma_alloc(m);
+ * const anon: Folio[] = [];
+ * for (let f = folio_alloc(m, GFP_HIGHUSER_MOVABLE, 0); f !== -1; f = folio_alloc(m, GFP_HIGHUSER_MOVABLE, 0)) {
+ *   faultInAnonFolio(m, f, av, anon.length); // mapped anonymous memory, on the LRU
+ *   anon.push(f);
+ * }
+ * anon.forEach((f, i) => i % 2 === 0 && zapFolioPtes(m, f)); // unmap every other page: holes everywhere
+ * lru_add_drain_all(m);
+ * drain_all_pages(m, null);
+ * console.log(dma32.nr_free[9]); // 0: no free 2 MiB block
+ * compact_memory(m); // echo 1 > /proc/sys/vm/compact_memory
+ * drain_all_pages(m, null);
+ * console.log(dma32.nr_free[9]! + dma32.nr_free[10]! > 0, m.vmEvents[VM_EVENT.pgmigrate_success]! > 0); // true true
+ * ```
  */
 export function compact_memory(m: Machine, value = 1): number {
   if (value !== 1) return -EINVAL;

@@ -52,6 +52,21 @@ export function folio_try_get(m: Machine, folio: Folio): boolean {
 /**
  * `folio_put(folio)`: drop a reference; at 0 the folio goes to {@link __folio_put}, which hands it to
  * its owner or to the page allocator.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { GFP_HIGHUSER_MOVABLE, createMachine, folio_alloc, folio_get, folio_put, folio_ref_count } from '@mm/core';
+ *
+ * const m = createMachine({ memory: '64M', debugVm: true });
+ * m.trace.on('mm_page_free', (e) => console.log(`mm_page_free: pfn=${e.pfn} order=${e.order}`));
+ * const folio = folio_alloc(m, GFP_HIGHUSER_MOVABLE, 2);
+ * if (folio === -1) throw new Error('out of memory');
+ * folio_get(m, folio); // refcount 2
+ * folio_put(m, folio); // refcount 1: nothing else happens
+ * console.log(folio_ref_count(m, folio)); // 1
+ * folio_put(m, folio); // refcount 0: __folio_put frees the order-2 folio (mm_page_free ... order=2)
+ * ```
  */
 export function folio_put(m: Machine, folio: Folio): void {
   const rc = m.memmap.refcount;

@@ -96,6 +96,26 @@ function requireSeries1(m: Machine, fn: string, folio: number): void {
  * `folio_set_owner_ops(folio, ops)` (series 1): store `ops | FOLIO_OWNER_OPS` in the word `lru`
  * shares. Rejected (`EINVAL`) if `ops` is not installed, the folio is a tail, or the word is in use
  * as a list link or tail marker; `EOPNOTSUPP` unless the machine runs the `owner-ops` strategy.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { FolioOwnerOps, GFP_KERNEL, createMachine, folio_alloc, folio_put, folio_set_owner_ops, type Folio, type MmPlugin } from '@mm/core';
+ *
+ * // An owner that keeps its folios when their refcount reaches 0 (as hugetlb keeps its pool).
+ * const kept: Folio[] = [];
+ * const pool: FolioOwnerOps = { name: 'my-pool', free: (folio) => void kept.push(folio) };
+ * const plugin: MmPlugin = {
+ *   meta: { name: 'my-pool', version: '1.0.0' },
+ *   register: (container) => void container.register(FolioOwnerOps, { useValue: pool }),
+ * };
+ * const m = createMachine({ memory: '64M', strategy: 'owner-ops', plugins: [plugin] });
+ * const folio = folio_alloc(m, GFP_KERNEL, 0);
+ * if (folio === -1) throw new Error('out of memory');
+ * folio_set_owner_ops(m, folio, pool); // the lru word now holds the ops pointer, tagged with bit 1
+ * folio_put(m, folio); // refcount 0: __folio_put calls pool.free, not the page allocator
+ * console.log(kept.length === 1 && kept[0] === folio); // true
+ * ```
  */
 export function folio_set_owner_ops(m: Machine, folio: Folio, ops: FolioOwnerOps): void {
   assertFolio(m, folio, 'folio_set_owner_ops');

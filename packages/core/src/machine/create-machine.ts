@@ -14,6 +14,17 @@ import { InvariantCheck } from './plugin.js';
  * run the plugins' `init`. Nothing global is written: two machines never see each other.
  *
  * `reflect-metadata` must have been imported by the application before tsyringe is loaded.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { createMachine, frag_show } from '@mm/core';
+ *
+ * // 256 MiB on one node and two CPUs, invariants checked after every operation.
+ * const m = createMachine({ memory: '256M', cpus: 2, debugVm: true });
+ * console.log(m.zones.map((z) => `${z.name}: ${z.managed_pages} pages`).join(', ')); // DMA: 3840 pages, DMA32: 61440 pages
+ * process.stdout.write(frag_show(m)); // /proc/buddyinfo
+ * ```
  */
 export function createMachine(config: MachineConfig = {}): Machine {
   const m = new Machine(resolveMachineConfig(config));

@@ -434,6 +434,30 @@ const MOVABLE_OPS = 1 << PG.movable_ops;
  * `retSucceeded.value` receives the base pages migrated.
  *
  * Bad input (`MmError(EINVAL)`, nothing changed): an entry that is not an isolated folio.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import {
+ *   GFP_HIGHUSER_MOVABLE, ListHead, MIGRATE_MODE, MR, anon_vma_alloc, createMachine, faultInAnonFolio, folio_alloc,
+ *   folio_isolate_lru, folio_nr_pages, folio_order, listAddTail, lru_add_drain_all, migrate_pages, mod_isolated, type Folio,
+ * } from '@mm/core';
+ *
+ * const m = createMachine({ memory: '64M', debugVm: true });
+ * const folio = folio_alloc(m, GFP_HIGHUSER_MOVABLE, 0);
+ * if (folio === -1) throw new Error('out of memory');
+ * faultInAnonFolio(m, folio, anon_vma_alloc(m), 0); // a mapped anonymous page
+ * lru_add_drain_all(m); // now on the LRU
+ * // The caller isolates what it wants moved (as move_pages(2) does) ...
+ * const from = new ListHead();
+ * folio_isolate_lru(m, folio);
+ * mod_isolated(m, folio, folio_nr_pages(m, folio));
+ * listAddTail(m, from, folio);
+ * // ... and says where each folio goes: here, any free page.
+ * const getNew = (src: Folio): Folio | -1 => folio_alloc(m, GFP_HIGHUSER_MOVABLE, folio_order(m, src));
+ * const moved = { value: 0 };
+ * console.log(migrate_pages(m, from, getNew, null, undefined, MIGRATE_MODE.MIGRATE_SYNC, MR.MR_SYSCALL, moved), moved.value); // 0 1
+ * ```
  */
 export function migrate_pages<P>(
   m: Machine,

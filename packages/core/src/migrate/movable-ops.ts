@@ -50,6 +50,38 @@ export function movable_ops_type_allowed(m: Machine, type: number): boolean {
  * table for page type `type`, or unregister with `null`. `EBUSY` if one is registered already,
  * `EINVAL` for a type that cannot have movable_ops (only PGTY_offline and PGTY_zsmalloc upstream; the
  * machine option `experimentalMovableOpsTypes` admits plugin-defined types — a divergence).
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import {
+ *   EBUSY, GFP_KERNEL, ISOLATE, MmError, PGTY, __SetPageZsmalloc, SetPageMovableOps, alloc_pages, createMachine,
+ *   isolate_movable_ops_page, putback_movable_ops_page, set_movable_ops, type MovableOperations,
+ * } from '@mm/core';
+ *
+ * // A machine without @mm/zsmalloc: this table stands in for zsmalloc_mops.
+ * const log: string[] = [];
+ * const mops: MovableOperations = {
+ *   pageType: PGTY.zsmalloc,
+ *   isolate_page: (page) => (log.push(`isolate ${page}`), true),
+ *   migrate_page: () => -EBUSY,
+ *   putback_page: (page) => void log.push(`putback ${page}`),
+ * };
+ * const m = createMachine({ memory: '64M' });
+ * set_movable_ops(m, mops, PGTY.zsmalloc);
+ * try {
+ *   set_movable_ops(m, mops, PGTY.zsmalloc); // one table per page type
+ * } catch (e) {
+ *   console.log((e as MmError).errno === EBUSY); // true
+ * }
+ * const page = alloc_pages(m, GFP_KERNEL, 0);
+ * if (page === -1) throw new Error('out of memory');
+ * __SetPageZsmalloc(m, page); // the owner types its page, then marks it movable
+ * SetPageMovableOps(m, page);
+ * console.log(isolate_movable_ops_page(m, page, ISOLATE.ISOLATE_ASYNC_MIGRATE)); // true: the core found mops by the page type
+ * putback_movable_ops_page(m, page);
+ * console.log(log); // [ 'isolate 4096', 'putback 4096' ]
+ * ```
  */
 export function set_movable_ops(m: Machine, ops: MovableOperations | null, type: number): void {
   if (!movable_ops_type_allowed(m, type)) {

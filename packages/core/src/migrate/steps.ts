@@ -35,10 +35,28 @@ import { STEP_BLOCKED, STEP_DONE, type StepResult } from './step-result.js';
  *
  * @example
  * ```ts
+ * import 'reflect-metadata';
+ * import {
+ *   EAGAIN, GFP_HIGHUSER_MOVABLE, ListHead, MIGRATE_MODE, MR, anon_vma_alloc, createMachine, faultInAnonFolio, folio_alloc,
+ *   folio_isolate_lru, folio_put, folio_try_get, listAddTail, lru_add_drain_all, migrate_folio_steps, mod_isolated, runSteps,
+ * } from '@mm/core';
+ *
+ * const m = createMachine({ memory: '64M' });
+ * const folio = folio_alloc(m, GFP_HIGHUSER_MOVABLE, 0);
+ * if (folio === -1) throw new Error('out of memory');
+ * faultInAnonFolio(m, folio, anon_vma_alloc(m), 0);
+ * lru_add_drain_all(m);
+ * const from = new ListHead();
+ * folio_isolate_lru(m, folio);
+ * mod_isolated(m, folio, 1);
+ * listAddTail(m, from, folio);
+ * const failed = new ListHead();
+ * const alloc = () => folio_alloc(m, GFP_HIGHUSER_MOVABLE, 0);
  * const a = migrate_folio_steps(m, folio, from, alloc, null, undefined, MIGRATE_MODE.MIGRATE_SYNC, MR.MR_SYSCALL, failed);
- * a.next();                 // migrate_folio_unmap: folio_ref_count(src) == 1?
- * folio_try_get(m, folio);  // another CPU takes a speculative reference …
- * runSteps(a);              // … so the move returns -EAGAIN
+ * console.log(a.next().value); // migrate_folio_unmap: folio_ref_count(src) == 1?
+ * folio_try_get(m, folio); // another CPU takes a speculative reference …
+ * console.log(runSteps(a) === -EAGAIN); // … so the move fails with -EAGAIN (true)
+ * folio_put(m, folio);
  * ```
  *
  * @module

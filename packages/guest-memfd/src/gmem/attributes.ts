@@ -91,6 +91,26 @@ function validate(file: GmemFile, a: KvmMemoryAttributes2): void {
  * Bad input is rejected with `MmError(EINVAL)` before anything changes (the kernel returns `-EINVAL`):
  * a closed file, an unaligned, empty, negative or out-of-range range, unknown attributes, nonzero
  * flags, or — deferred design — a range that overlaps a conversion still pending.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { EAGAIN, createMachine, type Pfn } from '@mm/core';
+ * import {
+ *   GUEST_MEMFD_FLAG_INIT_SHARED, GUEST_MEMFD_FLAG_MMAP, KVM_MEMORY_ATTRIBUTE_PRIVATE, guestMemfdPlugin, kvm_create_vm, kvm_gmem_create,
+ *   kvm_gmem_mmap, kvm_gmem_set_attributes, pin_user_pages, unpin_user_page, type KvmMemoryAttributes2, type VmAreaStruct,
+ * } from '@mm/guest-memfd';
+ *
+ * const m = createMachine({ memory: '64M', debugVm: true, plugins: [guestMemfdPlugin()] });
+ * const file = kvm_gmem_create(m, kvm_create_vm(m), 16 * 4096, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+ * const vma = kvm_gmem_mmap(m, file, 0, 16) as VmAreaStruct; // the host maps the shared memory
+ * const pins: Pfn[] = [];
+ * pin_user_pages(m, vma, 3, 1, 0, pins); // and pins page 3 (say for DMA)
+ * const toPrivate: KvmMemoryAttributes2 = { offset: 0, size: 16 * 4096, attributes: KVM_MEMORY_ATTRIBUTE_PRIVATE, flags: 0 };
+ * console.log(kvm_gmem_set_attributes(m, file, toPrivate) === -EAGAIN, toPrivate.error_offset); // true 12288
+ * unpin_user_page(m, pins[0]!);
+ * console.log(kvm_gmem_set_attributes(m, file, toPrivate)); // 0: the host's PTEs are zapped, the range is private
+ * ```
  */
 export function kvm_gmem_set_attributes(m: Machine, file: GmemFile, args: KvmMemoryAttributes2): number {
   validate(file, args);

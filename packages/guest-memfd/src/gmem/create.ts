@@ -47,6 +47,20 @@ export interface GmemCreateOptions {
  * that does not support it, a size that is not a positive multiple of the page size (of the huge page
  * size for hugetlb backing), bad options; `MmError(ENOMEM)` above {@link GMEM_MAX_PAGES}; hugetlb
  * backing without `@mm/hugetlb` or without that huge page size: `MmError(ENODEV)`/`MmError(EINVAL)`.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { createMachine } from '@mm/core';
+ * import { GUEST_MEMFD_FLAG_MMAP, KVM_MEMORY_ATTRIBUTE_PRIVATE, guestMemfdPlugin, kvm_create_vm, kvm_gmem_create, kvm_gmem_get_pfn, kvm_gmem_set_attributes } from '@mm/guest-memfd';
+ *
+ * const m = createMachine({ memory: '64M', debugVm: true, plugins: [guestMemfdPlugin()] });
+ * const file = kvm_gmem_create(m, kvm_create_vm(m), 2 << 20, GUEST_MEMFD_FLAG_MMAP); // 2 MiB, private
+ * console.log(kvm_gmem_get_pfn(m, file, 0) >= 0); // true: the guest faulted index 0 in
+ * // KVM_SET_MEMORY_ATTRIBUTES2: share the first 16 KiB with the host, then make it private again.
+ * console.log(kvm_gmem_set_attributes(m, file, { offset: 0, size: 4 * 4096, attributes: 0, flags: 0 })); // 0
+ * console.log(kvm_gmem_set_attributes(m, file, { offset: 0, size: 4 * 4096, attributes: KVM_MEMORY_ATTRIBUTE_PRIVATE, flags: 0 })); // 0
+ * ```
  */
 export function kvm_gmem_create(m: Machine, kvm: Kvm, size: number, flags: number, options: GmemCreateOptions = {}): GmemFile {
   const gmem = GuestMemfd.of(m);

@@ -52,11 +52,19 @@ export class HugetlbGmemAllocator implements GmemHugetlbAllocator {
  *
  * @example
  * ```ts
+ * import 'reflect-metadata';
+ * import { createMachine } from '@mm/core';
+ * import { hugetlbOf, hugetlbPlugin } from '@mm/hugetlb';
+ * import { GUEST_MEMFD_FLAG_MMAP, guestMemfdPlugin, kvm_create_vm, kvm_gmem_create, kvm_gmem_get_pfn } from '@mm/guest-memfd';
+ * import { guestMemfdHugetlbPlugin } from '@mm/guest-memfd/hugetlb';
+ *
  * const m = createMachine({
  *   memory: '256M',
  *   plugins: [hugetlbPlugin({ pools: { '2M': 8 } }), guestMemfdPlugin(), guestMemfdHugetlbPlugin()],
  * });
  * const file = kvm_gmem_create(m, kvm_create_vm(m), 4 << 20, GUEST_MEMFD_FLAG_MMAP, { backing: 'hugetlb' });
+ * kvm_gmem_get_pfn(m, file, 0); // the first fault takes a 2 MiB page from the hugetlb pool
+ * console.log(hugetlbOf(m).default_hstate.free_huge_pages); // 7
  * ```
  */
 export function guestMemfdHugetlbPlugin(): MmPlugin {

@@ -38,6 +38,22 @@ export function adjust_pool_surplus(h: Hstate, nodesAllowed: NodeMask, delta: -1
  * allocation fails. Shrink: free folios go back to the buddy allocator down to
  * `max(count, resv + nr − free)` (reserved and in-use folios stay), and whatever is still above the
  * target becomes surplus, to vanish when freed. Finally `max_huge_pages = persistent`. Returns 0.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { NUMA_NO_NODE, createMachine } from '@mm/core';
+ * import { hugetlbOf, hugetlbPlugin, hugetlb_alloc_folio, node_states_memory, set_max_huge_pages } from '@mm/hugetlb';
+ *
+ * const m = createMachine({ memory: '128M', debugVm: true, plugins: [hugetlbPlugin()] });
+ * const h = hugetlbOf(m).default_hstate; // 2 MiB pages
+ * set_max_huge_pages(m, h, 8, NUMA_NO_NODE, node_states_memory(m)); // echo 8 > /proc/sys/vm/nr_hugepages
+ * console.log(h.nr_huge_pages, h.free_huge_pages); // 8 8
+ * const folio = hugetlb_alloc_folio(m, h); // a folio from the pool, as a fault takes one
+ * console.log(folio >= 0, h.free_huge_pages); // true 7
+ * set_max_huge_pages(m, h, 0, NUMA_NO_NODE, node_states_memory(m)); // shrink: the free pages go back
+ * console.log(h.nr_huge_pages, h.surplus_huge_pages); // 1 1 (the folio in use stays, as surplus)
+ * ```
  */
 export function set_max_huge_pages(m: Machine, h: Hstate, count: number, nid: number, nodesAllowed: NodeMask): number {
   const run = (): number => {

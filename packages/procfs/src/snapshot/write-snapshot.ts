@@ -27,6 +27,24 @@ async function isEmptyOrAbsent(dir: string): Promise<boolean> {
  * …; see {@link snapshotFiles}), so that stock tools pointed at `dir/proc` and `dir/sys` read it as a
  * host. Everything is computed and checked before the first write. `dir` must be absent or empty
  * (`MmError(EEXIST)` otherwise), so a snapshot never mixes with stale files of an earlier one.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+ * import { tmpdir } from 'node:os';
+ * import { dirname, join } from 'node:path';
+ * import { createMachine } from '@mm/core';
+ * import { hugetlbPlugin } from '@mm/hugetlb';
+ * import { writeSnapshot } from '@mm/procfs';
+ *
+ * const m = createMachine({ memory: '256M', plugins: [hugetlbPlugin({ cmdline: 'hugepages=8' })] });
+ * const dir = join(mkdtempSync(join(tmpdir(), 'mm-')), 'snap');
+ * const summary = await writeSnapshot(m, dir); // dir/proc/meminfo, dir/proc/buddyinfo, dir/sys/…
+ * console.log(summary.files > 0); // true
+ * console.log(readFileSync(join(dir, 'proc/meminfo'), 'utf8').match(/^HugePages_Total:.*$/m)?.[0]); // HugePages_Total:       8
+ * rmSync(dirname(dir), { recursive: true });
+ * ```
  */
 export async function writeSnapshot(m: Machine, dir: string): Promise<SnapshotSummary> {
   const files = snapshotFiles(m);

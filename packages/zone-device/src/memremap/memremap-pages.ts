@@ -125,6 +125,25 @@ function checkRanges(m: Machine, pgmap: DevPagemap): number {
  * The device memory's linear map, KASAN shadow and PAT tracking are not modelled; node spans are not
  * widened to include device ranges (the kernel's `resize_pgdat_range`), so node PFN walkers never
  * meet device PFNs.
+ *
+ * @example
+ * ```ts
+ * import 'reflect-metadata';
+ * import { createMachine } from '@mm/core';
+ * import { DevPagemap, MEMORY_DEVICE_PRIVATE, is_device_private_page, memremap_pages, request_free_mem_region, zoneDevicePlugin } from '@mm/zone-device';
+ *
+ * const m = createMachine({ memory: '64M', debugVm: true, plugins: [zoneDevicePlugin()] });
+ * const range = request_free_mem_region(m, 512); // 2 MiB of physical address space that is not RAM
+ * if (range === null) throw new Error('no free region');
+ * const pgmap = new DevPagemap({
+ *   type: MEMORY_DEVICE_PRIVATE,
+ *   ranges: [range],
+ *   ops: { page_free: () => undefined, migrate_to_ram: () => 0 }, // the driver's callbacks
+ *   owner: 'my-driver',
+ * });
+ * const first = memremap_pages(m, pgmap); // struct pages for the device memory, in ZONE_DEVICE
+ * console.log(first === range.start, is_device_private_page(m, first)); // true true
+ * ```
  */
 export function memremap_pages(m: Machine, pgmap: DevPagemap, nid = -1): Pfn {
   const st = zoneDeviceState(m);
