@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { MmError, TraceReplayError, VmBugError } from '@mm/core';
+import { SCENARIOS } from '@mm/explore';
 import { CliError } from './cli-error.js';
 import { bootCommand } from './commands/boot.js';
 import { exploreCommand } from './commands/explore.js';
@@ -70,7 +71,7 @@ function program(io: CliIo): Command {
     .action((trace: string, flags) => replayCommand(trace, flags, io));
 
   p.command('explore')
-    .description('explore the interleavings of a race scenario (balloon-deflate, migrate-speculative, tryget-final-put); print a summary and a replayable counterexample')
+    .description(`explore the interleavings of a race scenario (${SCENARIOS.map((s) => s.name).join(', ')}); print a summary and a replayable counterexample`)
     .argument('<scenario>')
     .option('--strategy <s>', 'exhaustive | random | pct', 'exhaustive')
     .option('--bound <n>', 'exhaustive: preemption bound (default 2); pct: priority-change depth (default 3)', wholeNumber)
@@ -79,6 +80,7 @@ function program(io: CliIo): Command {
     .option('--workers <n>', 'exhaustive: worker threads', wholeNumber)
     .option('--walkers <n>', 'inject RCU walkers (spurious folio_try_get/folio_put)', wholeNumber)
     .option('--no-fix', "switch the scenario's fix off (e.g. stickyPageTypes)")
+    .option('--variant <v>', "the scenario's variant (gmem-conversion: deferred | synchronous)")
     .addOption(new Option('--free-strategy <s>', '__folio_put strategy').choices(['owner-ops', 'mainline']))
     .option('--out <file>', 'write the counterexample trace to <file>')
     .option('--json', 'print JSON')

@@ -33,8 +33,25 @@ describe('mmsim explore', () => {
     }
   });
 
+  it('--variant picks the conversion design: without the GUP-fast re-check both designs let a pin land on a private page', async () => {
+    for (const variant of ['deferred', 'synchronous']) {
+      const r = JSON.parse((await mmsim(['explore', 'gmem-conversion', '--variant', variant, '--no-fix', '--json'])).stdout) as {
+        params: { variant: string };
+        counterexample: { violation: { key: string } } | null;
+      };
+      expect(r.params.variant).toBe(variant);
+      expect(r.counterexample?.violation.key).toBe('§6.2 private unmapped');
+    }
+  });
+
   it('one-line errors for an unknown scenario or strategy', async () => {
-    for (const args of [['explore', 'nope'], ['explore', 'tryget-final-put', '--strategy', 'bfs'], ['explore', 'migrate-speculative', '--no-fix']]) {
+    for (const args of [
+      ['explore', 'nope'],
+      ['explore', 'tryget-final-put', '--strategy', 'bfs'],
+      ['explore', 'migrate-speculative', '--no-fix'],
+      ['explore', 'gmem-conversion', '--variant', 'eventual'],
+      ['explore', 'balloon-deflate', '--variant', 'deferred'],
+    ]) {
       const r = await mmsim(args);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('');

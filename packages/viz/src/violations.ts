@@ -12,18 +12,14 @@ export interface VizViolation {
   readonly invariant: string;
   /** The first line of the message. */
   readonly message: string;
-  /** The page the `dump_page` text names, or null. */
+  /** The page the violation names, or null. */
   readonly pfn: number | null;
 }
 
-/**
- * A {@link VizViolation} from a `VmBugError`: the PFN is read from its `dump_page` text (`pfn:0x…`),
- * since the error carries no PFN field.
- */
+/** A {@link VizViolation} from a `VmBugError`, placed at the page it names (`VmBugError.pfn`). */
 export function vizViolation(e: VmBugError): VizViolation {
-  const hit = /\bpfn:0x([0-9a-f]+)/.exec(e.dump);
   const message = e.message.replace(/^VM_BUG: [^:]*: /, '').split('\n')[0]!;
-  return { invariant: e.invariant, message, pfn: hit === null ? null : parseInt(hit[1]!, 16) };
+  return { invariant: e.invariant, message, pfn: e.pfn };
 }
 
 /**

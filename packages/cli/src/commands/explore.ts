@@ -1,7 +1,7 @@
 import { startStopwatch, type Stopwatch } from '../stopwatch.js';
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { EXPLORE_STRATEGIES, SCENARIOS, explore, type ExploreResult, type ExploreStats, type ExploreStrategy } from '@mm/explore';
+import { EXPLORE_STRATEGIES, SCENARIOS, explore, findScenario, type ExploreResult, type ExploreStats, type ExploreStrategy } from '@mm/explore';
 import { CliError } from '../cli-error.js';
 import { jsonText } from '../format.js';
 import type { CliIo } from '../io.js';
@@ -22,6 +22,8 @@ export interface ExploreFlags {
   readonly fix?: boolean;
   /** RCU walkers to inject. */
   readonly walkers?: number;
+  /** The scenario's variant (e.g. gmem-conversion's `deferred` or `synchronous`). */
+  readonly variant?: string;
   /** `__folio_put` strategy. */
   readonly freeStrategy?: 'owner-ops' | 'mainline';
   /** Write the counterexample trace here. */
@@ -42,7 +44,7 @@ function progressLine(io: CliIo, clock: Stopwatch): (s: ExploreStats) => void {
 export function exploreSummaryText(r: ExploreResult, seconds: number): string {
   const p = r.params;
   const head =
-    `${r.scenario} (fix ${p.fix === false ? 'off' : 'on'}, ${p.walkers ?? 0} rcu walker(s), ${p.strategy ?? 'owner-ops'}): ` +
+    `${r.scenario}${p.variant === undefined ? '' : ` ${p.variant}`} (fix ${p.fix === false ? 'off' : 'on'}, ${p.walkers ?? 0} rcu walker(s), ${p.strategy ?? 'owner-ops'}): ` +
     `${r.strategy}${r.bound === null ? '' : ` bound ${r.bound}`}${r.seed === null ? '' : ` seed ${r.seed}`}\n` +
     `interleavings ${r.interleavings} (completed ${r.completed}, pruned ${r.pruned}, cut off ${r.stepLimited}), states ${r.states}, ` +
     `${Math.round(r.interleavings / Math.max(seconds, 1e-3))}/s, ${seconds.toFixed(2)} s\n`;
@@ -64,7 +66,16 @@ export async function exploreCommand(scenario: string, flags: ExploreFlags, io: 
   if (!EXPLORE_STRATEGIES.includes(strategy)) throw new CliError(`--strategy ${flags.strategy}: one of ${EXPLORE_STRATEGIES.join(', ')}`);
   const workers = flags.workers ?? 1;
   if (workers > 1 && strategy !== 'exhaustive') throw new CliError('--workers applies to --strategy exhaustive only');
-  const params = { fix: flags.fix !== false, walkers: flags.walkers ?? 0, strategy: flags.freeStrategy ?? 'owner-ops' } as const;
+  const variants = findScenario(scenario).variants;
+  if (flags.variant !== undefined && !variants.includes(flags.variant)) {
+    throw new CliError(`--variant ${flags.variant}: ${variants.length === 0 ? `${scenario} has no variants` : `one of ${variants.join(', ')}`}`);
+  }
+  const params = {
+    fix: flags.fix !== false,
+    walkers: flags.walkers ?? 0,
+    strategy: flags.freeStrategy ?? 'owner-ops',
+    ...(flags.variant === undefined ? {} : { variant: flags.variant }),
+  } as const;
   const options = {
     strategy,
     ...(flags.bound === undefined ? {} : { bound: flags.bound }),

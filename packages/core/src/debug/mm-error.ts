@@ -46,12 +46,15 @@ export class VmBugError extends Error {
   readonly invariant: string;
   /** The `dump_page()` text of the page involved, or `''`. */
   readonly dump: string;
+  /** The PFN of the page involved, or null if the violation names no page. */
+  readonly pfn: number | null;
 
-  /** Build an error naming the invariant, what was seen, and the page dump. */
-  constructor(invariant: string, message: string, dump = '') {
+  /** Build an error naming the invariant, what was seen, the page dump and the page's PFN. */
+  constructor(invariant: string, message: string, dump = '', pfn: number | null = null) {
     super(`VM_BUG: ${invariant}: ${message}${dump ? `\n${dump}` : ''}`);
     this.name = 'VmBugError';
     this.invariant = invariant;
     this.dump = dump;
+    this.pfn = pfn;
   }
 }

@@ -123,13 +123,13 @@ export class Machine {
       check_invariants(this);
       for (const c of this.invariantChecks) c.check(this);
     } catch (e) {
-      if (e instanceof VmBugError) throw new VmBugError(e.invariant, `${e.message.replace(/^VM_BUG: [^:]*: /, '').split('\n')[0]} (after ${where})`, e.dump);
+      if (e instanceof VmBugError) throw new VmBugError(e.invariant, `${e.message.replace(/^VM_BUG: [^:]*: /, '').split('\n')[0]} (after ${where})`, e.dump, e.pfn);
       throw e;
     }
   }
 
   /** Throw a {@link VmBugError} for `invariant`, with a `dump_page` of `pfn` if given. */
   vmBug(invariant: string, message: string, pfn?: number): never {
-    throw new VmBugError(invariant, message, pfn === undefined ? '' : dump_page(this, pfn));
+    throw new VmBugError(invariant, message, pfn === undefined ? '' : dump_page(this, pfn), pfn ?? null);
   }
 }
