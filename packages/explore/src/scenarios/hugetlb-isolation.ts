@@ -74,7 +74,7 @@ export const hugetlbIsolationScenario: Scenario = {
   plugins: ['hugetlb'],
   fixSwitch: null,
   variants: [],
-  machine: (p: ScenarioParams) => ({ memory: '16M', cpus: 4, strategy: p.strategy ?? 'owner-ops' }),
+  machine: (p: ScenarioParams) => ({ memory: '8M', cpus: 4, strategy: p.strategy ?? 'owner-ops' }),
   setup(m: Machine, p: ScenarioParams) {
     const pool = hugetlbOf(m);
     const h = pool.default_hstate;
