@@ -12,7 +12,9 @@
  *   share (the same, already parsed operations applied through the replay table, argument checks
  *   included, no parsing or result checks) and `replayOverModel` the replay's cost over it;
  *   `stepNsPerOp` replays the same lines one `step` call each, without reading the file;
- *   `readNsPerOp` is reading the file alone.
+ *   `readNsPerOp` is reading the file alone; `pcpBulkBlocksPerOp` counts the blocks the per-CPU
+ *   lists refill from and drain to the buddy lists per operation (untimed pass), where most of
+ *   the model's time goes.
  * - `kernel_trace_import`: importing an ftrace text trace of 200 k page-allocator events, in ns per
  *   event, beside a floor: matching the same lines with one regular expression.
  */
@@ -108,6 +110,21 @@ if (!skipped('replay')) {
     },
     n,
   );
+  // Untimed: how many blocks the per-CPU lists move to and from the buddy lists per operation
+  // (rmqueue_bulk refills and free_pcppages_bulk drains, counted by their tracepoints) — the
+  // kernel work that makes a replayed operation cost more than the pcp-hit paths of core's bench.
+  const counted = new TraceReplayer(header).machine;
+  const countTable = replayableOperations(counted, CORE_REPLAYABLE_OPERATIONS);
+  let bulkBlocks = 0;
+  counted.trace.on('mm_page_alloc_zone_locked', () => bulkBlocks++);
+  counted.trace.on('mm_page_pcpu_drain', () => bulkBlocks++);
+  for (const t of parsed) {
+    try {
+      countTable.get(t.op)!.apply(counted, t.args);
+    } catch (e) {
+      if (!(e instanceof MmError)) throw e;
+    }
+  }
   rmSync(dir, { recursive: true });
   const mix = new Map<string, number>();
   for (const t of parsed) mix.set(t.op, (mix.get(t.op) ?? 0) + 1);
@@ -121,6 +138,7 @@ if (!skipped('replay')) {
       replayOverModel: Math.round((ns / modelNs) * 100) / 100,
       readNsPerOp: Math.round(readNs),
       stepNsPerOp: Math.round(stepNs),
+      pcpBulkBlocksPerOp: Math.round((bulkBlocks / n) * 100) / 100,
       mix: top.join(','),
     }),
   );
