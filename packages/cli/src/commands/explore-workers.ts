@@ -25,20 +25,29 @@ interface Job {
 }
 
 /**
- * A worker running `explore-worker.ts` from source (tests, `tsx`): register tsx's loader in the
- * thread, resolve the workspace packages to their sources (`@mm/source`) and compile them with the
- * repository's test tsconfig (decorators), as `pnpm bench` does.
+ * A resolve hook that adds the workspace's `@mm/source` export condition: a worker thread does not
+ * take `--conditions` from its `execArgv`, so the thread registers this hook itself.
+ */
+const SOURCE_CONDITION_HOOK =
+  'data:text/javascript,' +
+  encodeURIComponent("export function resolve(s, c, next) { return next(s, { ...c, conditions: [...c.conditions, '@mm/source'] }); }");
+
+/**
+ * A worker running `explore-worker.ts` from source (tests, `tsx`): register the `@mm/source`
+ * condition and tsx's loader in the thread, so the workspace packages resolve to their sources and
+ * compile with the repository's test tsconfig (decorators), as `pnpm bench` does.
  */
 function tsWorker(self: URL, job: Job): Worker {
   // `require.resolve` finds tsx's CommonJS entry; its ES module twin sits next to it.
   const tsxApi = pathToFileURL(createRequire(self).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
   const entry = new URL('./explore-worker.ts', self).href;
-  const src = `import(${JSON.stringify(tsxApi)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
+  const src =
+    `import('node:module').then((mod) => { mod.register(${JSON.stringify(SOURCE_CONDITION_HOOK)}); return import(${JSON.stringify(tsxApi)}); })` +
+    `.then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
   const env = { ...process.env, TSX_TSCONFIG_PATH: process.env['TSX_TSCONFIG_PATH'] ?? fileURLToPath(new URL('../../../../tsconfig.test.json', self)) };
-  return new Worker(src, { eval: true, workerData: job, env, execArgv: [...process.execArgv.filter((a) => !a.startsWith('--conditions')), '--conditions=@mm/source'] });
+  return new Worker(src, { eval: true, workerData: job, env });
 }
 
-/** Run the search in `count` workers and merge their results. */
 export async function exploreInWorkers(scenario: string, params: ScenarioParams, options: ExploreOptions, count: number): Promise<ExploreResult> {
   const self = new URL(import.meta.url);
   const ts = self.pathname.endsWith('.ts');

@@ -73,7 +73,7 @@ function mixWords(h: number, a: Int32Array): number {
 
 /**
  * The hash of `m`'s page state and counters, mixed with `extra` (the tasks' progress): the nine
- * memmap word arrays one after the other ({@link mixWords}: about 1.5 ns per word on the shared bench machine, 1.5–2× faster than nine
+ * memmap word arrays one after the other (`mixWords`: about 1.5 ns per word on the shared bench machine, 1.5–2× faster than nine
  * lanes side by side), the pageblock
  * migratetypes, every zone's free-list heads and counts, `nr_free`, vmstat and per-CPU lists, every
  * node's LRU list heads and vmstat, the `lru_add` batches and the vm events.
