@@ -146,5 +146,8 @@ describe('TraceReplayer.step', () => {
     expect(() => r.step('{"op":"setCpu","args":[1],"ret":null', 4)).toThrow(/^trace line 4: not JSON$/);
     r.step('{"op":"setCpu","args":[0],"ret":null}', 5);
     expect(r.machine.cpu).toBe(0);
+    // Cut inside the operation's name: what follows in the buffer is the earlier line's `","args":[`.
+    expect(() => r.step('{"op":"setCpu', 6)).toThrow(/^trace line 6: not JSON$/);
+    expect(r.operations).toBe(2);
   });
 });

@@ -266,6 +266,8 @@ export function restoreMachineCheckpoint(m: Machine, cp: MachineCheckpoint): voi
     if (mm[k].length === saved.length) mm[k].set(saved as never);
     else (mm as unknown as Record<string, unknown>)[k] = saved.slice();
   }
+  // A replaced flags array (the memmap grew after the save) needs its two-words-per-element view too.
+  if (mm.flagPairs.buffer !== mm.flags.buffer) mm.flagPairs = new Float64Array(mm.flags.buffer, mm.flags.byteOffset, mm.flags.length >> 1);
   replaceArray(m.zones, c.zones);
   replaceArray(m.zoneById, c.zoneById);
   for (const z of c.zoneCopies) restoreZone(z);

@@ -278,6 +278,7 @@ export class TraceReplayer {
       if (c === 92 /* \ */ || c === 10) return undefined;
       h = (Math.imul(h, 31) + c) | 0;
     }
+    if (i >= len) return undefined; // the line ends inside the name: the bytes after it are another line's
     // `","args":[`
     if (b[i + 1] !== 44 || b[i + 2] !== 34 || b[i + 3] !== 97 || b[i + 4] !== 114 || b[i + 5] !== 103 || b[i + 6] !== 115 || b[i + 7] !== 34 || b[i + 8] !== 58 || b[i + 9] !== 91) return undefined;
     this.pos = i + 10;

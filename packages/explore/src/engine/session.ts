@@ -1,7 +1,7 @@
 import { EOPNOTSUPP, MmError, restoreMachineCheckpoint, saveMachineCheckpoint, type Machine, type MachineCheckpoint } from '@mm/core';
 import { ExploreState } from './explore-state.js';
 import { createScenarioMachine, toViolation, type Chooser, type ExploreTarget, type RunResult, type StepObserver } from './execution.js';
-import { machineStateHash } from './state-hash.js';
+import { StateHashViews, machineStateHash } from './state-hash.js';
 import { stepCheck } from './step-check.js';
 
 /**
@@ -16,7 +16,8 @@ import { stepCheck } from './step-check.js';
  *   machine's setup reaches the same state again;
  * - after every step: the scenario's rule and `stepCheck` (the pages the tasks touch — the
  *   scenario's walker targets and every page a task allocated, freed, froze or changed the refcount
- *   of, found through the tracepoints — and the global counters); if either fails, the full check
+ *   of, found through the tracepoints — and the global counters) plus every plugin's own
+ *   `InvariantCheck` (hugetlb, balloon, zsmalloc, guest_memfd rules); if any fails, the full check
  *   runs at that point and its violation, if any, is the one reported (as a replayed trace would);
  * - at the end of every execution (all done, cut off or pruned): every invariant, once per distinct
  *   end state (a state already fully checked at the end of an earlier execution is not checked again).
@@ -79,7 +80,10 @@ export class ExploreSession {
       m.trace.on('page_ref_freeze', add);
       m.trace.on('page_ref_unfreeze', add);
       m.trace.on('page_ref_mod_and_test', add);
-      this.state.stepCheck = (mm) => stepCheck(mm, this.tracked);
+      this.state.stepCheck = (mm) => {
+        stepCheck(mm, this.tracked);
+        for (const c of mm.invariantChecks) c.check(mm); // the plugins' own rules (§4–§9), every step
+      };
     }
   }
 
@@ -100,10 +104,13 @@ export class ExploreSession {
     for (const p of this.state.instance!.walkerTargets) this.tracked.add(p);
   }
 
+  /** The memmap views the state hash reads, built once per search. */
+  private readonly hashViews = new StateHashViews();
+
   /** The state hash of the machine and the tasks' progress now (`machineStateHash`), computed once per step. */
   stateKey(): number {
     if (this.keyStep !== this.stepNo) {
-      this.key = machineStateHash(this.m, this.state.tasksHash());
+      this.key = machineStateHash(this.m, this.state.tasksHash(), this.hashViews);
       this.keyStep = this.stepNo;
     }
     return this.key;

@@ -30,20 +30,24 @@ function mixU8(h: number, a: Uint8Array): number {
   return h;
 }
 
-/** Int32 views of the memmap's nine word arrays (one element type: the hash loop stays monomorphic). */
-interface Views {
-  readonly src: Uint32Array;
-  readonly a: readonly Int32Array[];
-}
-const viewCache = new WeakMap<Machine, Views>();
+/**
+ * Int32 views of a machine's nine memmap word arrays (one element type: the hash loop stays
+ * monomorphic), kept by the caller across steps and rebuilt when the memmap's arrays are replaced
+ * (it grew).
+ */
+export class StateHashViews {
+  private src: Uint32Array | null = null;
+  private a: readonly Int32Array[] = [];
 
-function views(m: Machine): readonly Int32Array[] {
-  const mm = m.memmap;
-  const v = viewCache.get(m);
-  if (v !== undefined && v.src === mm.flags && v.a[0]!.length === mm.flags.length) return v.a;
-  const a = [mm.flags, mm.lru, mm.lruPrev, mm.mapping, mm.index, mm.private, mm.mapcount, mm.refcount, mm.memcgData].map((x) => new Int32Array(x.buffer, x.byteOffset, x.length));
-  viewCache.set(m, { src: mm.flags, a });
-  return a;
+  /** The views of `m`'s memmap now. */
+  of(m: Machine): readonly Int32Array[] {
+    const mm = m.memmap;
+    if (this.src !== mm.flags || this.a[0]!.length !== mm.flags.length) {
+      this.a = [mm.flags, mm.lru, mm.lruPrev, mm.mapping, mm.index, mm.private, mm.mapcount, mm.refcount, mm.memcgData].map((x) => new Int32Array(x.buffer, x.byteOffset, x.length));
+      this.src = mm.flags;
+    }
+    return this.a;
+  }
 }
 
 /**
@@ -76,10 +80,11 @@ function mixWords(h: number, a: Int32Array): number {
  * memmap word arrays one after the other (`mixWords`: about 1.5 ns per word on the shared bench machine, 1.5–2× faster than nine
  * lanes side by side), the pageblock
  * migratetypes, every zone's free-list heads and counts, `nr_free`, vmstat and per-CPU lists, every
- * node's LRU list heads and vmstat, the `lru_add` batches and the vm events.
+ * node's LRU list heads and vmstat, the `lru_add` batches and the vm events. A caller hashing every
+ * step passes its own `views` so they are built once.
  */
-export function machineStateHash(m: Machine, extra: number): number {
-  const v = views(m);
+export function machineStateHash(m: Machine, extra: number, views: StateHashViews = new StateHashViews()): number {
+  const v = views.of(m);
   let h = extra | 0;
   for (let j = 0; j < v.length; j++) h = mixWords(h, v[j]!);
   h = mixU8(h, m.memmap.pageblock);

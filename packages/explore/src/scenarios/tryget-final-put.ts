@@ -2,6 +2,7 @@ import { GFP_HIGHUSER_MOVABLE, folio_alloc, folio_put_steps, type Folio, type Ma
 import type { TaskDef, TaskSteps } from '../tasks/task.js';
 import { rcuWalkerTask } from '../tasks/rcu-walker.js';
 import type { Scenario, ScenarioParams } from './scenario.js';
+import { onScenarioTrace } from './scenario-checks.js';
 
 /**
  * (f) `folio_try_get` races the final `folio_put` (`include/linux/page_ref.h`,
@@ -25,7 +26,7 @@ export const trygetFinalPutScenario: Scenario = {
   setup(m: Machine, p: ScenarioParams) {
     const folio = folio_alloc(m, GFP_HIGHUSER_MOVABLE, 0) as Folio;
     let frees = 0;
-    m.trace.on('folio_freed', (e) => {
+    onScenarioTrace(m, 'folio_freed', (e) => {
       if (e.folio === folio) frees++;
     });
     return {
