@@ -21,6 +21,8 @@ export class BalloonInvariants implements InvariantCheck {
   /** The invariant family. */
   readonly name = '§7 balloon';
   private readonly state: BalloonState;
+  /** Scratch: the id of the device whose list holds each page, 0 if none (reused: the explorer checks every step). */
+  private onList = new Int32Array(0);
 
   /** Built by the machine's container. */
   constructor(@inject(BalloonState) state: BalloonState) {
@@ -32,7 +34,9 @@ export class BalloonInvariants implements InvariantCheck {
     const mm = m.memmap;
     const n = mm.flags.length;
     const devices = this.state.devices;
-    const onList = new Int32Array(n); // the id of the device whose list holds the page, 0 if none
+    if (this.onList.length !== n) this.onList = new Int32Array(n);
+    const onList = this.onList;
+    onList.fill(0);
     let statSum = 0;
     for (let id = 1; id < devices.length; id++) {
       const b = devices[id]!;
@@ -65,8 +69,10 @@ export class BalloonInvariants implements InvariantCheck {
     const devices = this.state.devices;
     const inflated = new Int32Array(devices.length);
     const isolated = new Int32Array(devices.length);
-    for (let p = 0; p < mm.flags.length; p++) {
-      if ((mm.flags[p]! & MOVABLE_OPS) === 0 || mm.private[p] === 0 || !PageOffline(m, p as Pfn)) continue;
+    const flags = mm.flags;
+    const priv = mm.private;
+    for (let p = 0; p < flags.length; p++) {
+      if ((flags[p]! & MOVABLE_OPS) === 0 || priv[p] === 0 || !PageOffline(m, p as Pfn)) continue;
       const id = ptr_id(mm.private[p]!);
       const b = this.state.device(id);
       if (b === null) m.vmBug('§7.2 balloon private', `PageOffline movable page whose private names no balloon device`, p);
