@@ -108,6 +108,7 @@ export {
   ReplayableOperations,
   defineReplayableOperation,
   replayableOperations,
+  replayOptions,
   type JsonValue,
   type ReplayableOperation,
   type ReplayArgKind,

@@ -9,6 +9,9 @@ import {
   diffMachineState,
   recordOperations,
   replayTrace,
+  replayOptions,
+  EINVAL,
+  MmError,
   type Folio,
   type Machine,
 } from '../src/index.js';
@@ -149,5 +152,23 @@ describe('TraceReplayer.step', () => {
     // Cut inside the operation's name: what follows in the buffer is the earlier line's `","args":[`.
     expect(() => r.step('{"op":"setCpu', 6)).toThrow(/^trace line 6: not JSON$/);
     expect(r.operations).toBe(2);
+  });
+});
+
+describe('replayOptions', () => {
+  it('gives {} for no options, the object for known keys, and EINVAL naming the operation otherwise', () => {
+    expect(replayOptions('hugetlbfs_mount', undefined, ['pagesize'])).toEqual({});
+    expect(replayOptions('hugetlbfs_mount', { pagesize: 2097152 }, ['pagesize'])).toEqual({ pagesize: 2097152 });
+    for (const bad of [{ size: 1 }, [1], 'x', null]) {
+      let e: unknown;
+      try {
+        replayOptions('hugetlbfs_mount', bad, ['pagesize']);
+      } catch (x) {
+        e = x;
+      }
+      expect(e).toBeInstanceOf(MmError);
+      expect((e as MmError).errno).toBe(EINVAL);
+      expect((e as MmError).message).toMatch(/^EINVAL: hugetlbfs_mount: options /);
+    }
   });
 });

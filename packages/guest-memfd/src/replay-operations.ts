@@ -1,4 +1,4 @@
-import { EINVAL, MmError, ReplayIds, defineReplayableOperation, type JsonValue, type Machine, type Pfn, type ReplayableOperation, type ReplayableOperations } from '@mm/core';
+import { ReplayIds, defineReplayableOperation, replayOptions, type JsonValue, type Machine, type Pfn, type ReplayableOperation, type ReplayableOperations } from '@mm/core';
 import { injectable } from 'tsyringe';
 import { kvm_gmem_create, type GmemCreateOptions } from './gmem/create.js';
 import type { GmemFile } from './gmem/gmem-file.js';
@@ -49,10 +49,7 @@ export class GuestMemfdReplayOperations implements ReplayableOperations {
     ),
     defineReplayableOperation('kvm_gmem_create', ['int', 'int', 'int', 'json?'], (m: Machine, vm: number, size: number, flags: number, options?: JsonValue) => {
       const kvm = this.vms.get(vm, 'kvm_gmem_create');
-      if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options) || Object.keys(options).some((k) => !CREATE_OPTIONS.includes(k)))) {
-        throw new MmError(EINVAL, `kvm_gmem_create: options ${JSON.stringify(options)}`, { rule: `options is an object of ${CREATE_OPTIONS.join(', ')}` });
-      }
-      return this.files.add(kvm_gmem_create(m, kvm, size, flags, (options ?? {}) as GmemCreateOptions));
+      return this.files.add(kvm_gmem_create(m, kvm, size, flags, replayOptions<GmemCreateOptions>('kvm_gmem_create', options, CREATE_OPTIONS)));
     }),
     defineReplayableOperation('kvm_gmem_get_pfn', ['int', 'int', 'boolean?'], (m: Machine, file: number, index: number, isPrivate?: boolean) =>
       kvm_gmem_get_pfn(m, this.files.get(file, 'kvm_gmem_get_pfn'), index, isPrivate ?? true),

@@ -1,4 +1,4 @@
-import { EINVAL, MmError, NUMA_NO_NODE, ReplayIds, defineReplayableOperation, type JsonValue, type Machine, type ReplayableOperation, type ReplayableOperations } from '@mm/core';
+import { EINVAL, MmError, NUMA_NO_NODE, ReplayIds, defineReplayableOperation, replayOptions, type JsonValue, type Machine, type ReplayableOperation, type ReplayableOperations } from '@mm/core';
 import { injectable } from 'tsyringe';
 import { FAULT_FLAG_WRITE, hugetlb_fault } from './fs/fault.js';
 import { hugetlbfs_create, hugetlbfs_fallocate, hugetlbfs_mount, hugetlbfs_punch_hole, hugetlbfs_umount, hugetlbfs_unlink, type HugetlbfsMountOptions } from './fs/hugetlbfs.js';
@@ -67,10 +67,7 @@ export class HugetlbReplayOperations implements ReplayableOperations {
       hugetlb_alloc_folio(m, hstateOfOrder(m, order, 'hugetlb_alloc_folio'), nid === undefined ? {} : { nid }),
     ),
     defineReplayableOperation('hugetlbfs_mount', ['json?'], (m: Machine, options?: JsonValue) => {
-      if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options) || Object.keys(options).some((k) => !MOUNT_OPTIONS.includes(k)))) {
-        throw new MmError(EINVAL, `hugetlbfs_mount: options ${JSON.stringify(options)}`, { rule: `options is an object of ${MOUNT_OPTIONS.join(', ')}` });
-      }
-      const sb = hugetlbfs_mount(m, (options ?? {}) as HugetlbfsMountOptions);
+      const sb = hugetlbfs_mount(m, replayOptions<HugetlbfsMountOptions>('hugetlbfs_mount', options, MOUNT_OPTIONS));
       return typeof sb === 'number' ? sb : this.mounts.add(sb);
     }),
     defineReplayableOperation('hugetlbfs_create', ['int', 'string'], (m: Machine, mount: number, name: string) =>

@@ -212,3 +212,15 @@ export function replayableOperations(m: Machine, core: readonly ReplayableOperat
   }
   return table;
 }
+
+/**
+ * A recorded options argument (a `json?` argument of `fn`): `{}` when absent, else the object itself
+ * if every key is one of `allowed`; `MmError(EINVAL)` naming `fn` otherwise (nothing has run yet).
+ */
+export function replayOptions<T extends object>(fn: string, options: JsonValue | undefined, allowed: readonly string[]): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== 'object' || options === null || Array.isArray(options) || Object.keys(options).some((k) => !allowed.includes(k))) {
+    throw new MmError(EINVAL, `${fn}: options ${JSON.stringify(options)}`, { rule: `options is an object of ${allowed.join(', ')}` });
+  }
+  return options as T;
+}
