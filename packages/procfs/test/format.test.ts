@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { MEMINFO_FIELDS, snapshotFiles } from '@mm/procfs';
+import { GFP_KERNEL, alloc_pages, createMachine } from '@mm/core';
+import { MEMINFO_FIELDS, snapshotFiles, zoneinfo_show } from '@mm/procfs';
 import { buildScenario } from './scenario.js';
 
 /*
@@ -110,5 +111,26 @@ describe('/proc/vmstat and /proc/zoneinfo format (mm/vmstat.c, v6.18)', () => {
     const ours = blocks(text('proc/zoneinfo'));
     expect(ours).toHaveLength(2 * 5); // every zone index of both nodes is printed
     for (const b of ours) expect(theirs).toContain(b);
+  });
+});
+
+describe('/proc/zoneinfo pagesets (mm/vmstat.c, the pcp auto-tuning of mm/page_alloc.c)', () => {
+  const pageset = (zoneinfo: string, zone: string, cpu: number): Record<string, number> => {
+    const block = zoneinfo.split(/(?<=\n)(?=Node \d+, zone)/).find((b) => b.startsWith(`Node 0, zone ${zone.padStart(8)}`))!;
+    const at = block.indexOf(`    cpu: ${cpu}\n`);
+    const fields = block.slice(at).split('\n').slice(1, 6);
+    return Object.fromEntries(fields.map((l) => l.trim().split(/:\s+/)).map(([k, v]) => [k!, Number(v)]));
+  };
+
+  it('prints each CPU list with its tuned high between high_min and high_max; 0 on a CPU that never used the zone', () => {
+    // A 1 GiB, 2-CPU machine: DMA32 batch 63, high_min = low watermark 1266 / 2, high_max = 258048 / 8 / 2.
+    const fresh = createMachine({});
+    expect(pageset(zoneinfo_show(fresh), 'DMA32', 0)).toEqual({ count: 0, high: 0, batch: 63, high_min: 633, high_max: 16128 });
+    // ZONE_DMA, like the host's: batch 1 and high_max 240 (3840 pages / 8 / 2).
+    expect(pageset(zoneinfo_show(fresh), 'DMA', 0)).toMatchObject({ high: 0, batch: 1, high_max: 240 });
+    // The first allocation refills 63 pages and raises high by them: 633 + 63.
+    alloc_pages(fresh, GFP_KERNEL, 0);
+    expect(pageset(zoneinfo_show(fresh), 'DMA32', 0)).toEqual({ count: 62, high: 696, batch: 63, high_min: 633, high_max: 16128 });
+    expect(pageset(zoneinfo_show(fresh), 'DMA32', 1)).toMatchObject({ count: 0, high: 0 });
   });
 });

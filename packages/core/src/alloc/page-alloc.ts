@@ -15,7 +15,7 @@ import { GFP, gfp_migratetype, gfp_zone } from './gfp.js';
 import { MIGRATE_HIGHATOMIC, MIGRATE_MOVABLE, MIGRATE_RECLAIMABLE, get_pfnblock_migratetype, is_migrate_isolate } from './migratetype.js';
 import { free_frozen_page_commit, pcp_allowed_order, rmqueue_pcplist } from './pcp.js';
 import { ALLOC_HIGH, ALLOC_HIGHATOMIC, ALLOC_NON_BLOCK, ALLOC_NO_WATERMARKS, ALLOC_WMARK_LOW, ALLOC_WMARK_MIN, __zone_watermark_ok, wmark_pages } from './watermark.js';
-import type { Zone } from './zone.js';
+import { ZONE_BELOW_HIGH, type Zone } from './zone.js';
 
 /**
  * The page allocator's entry points (`mm/page_alloc.c`): `__alloc_pages` with the zonelist walk, the
@@ -352,7 +352,8 @@ function buildZonelist(m: Machine, nid: number, highest: number, thisNode: boole
 
 /**
  * `get_page_from_freelist(gfp_mask, order, alloc_flags, ac)`: the first zone of the zonelist that
- * passes its watermark and has a block; the block is prepared and returned (PFN), or -1.
+ * passes its watermark and has a block; the block is prepared and returned (PFN), or -1. A zone that
+ * fails its high watermark is marked `ZONE_BELOW_HIGH` on the way (v6.7+), which the per-CPU lists read.
  */
 export function get_page_from_freelist(m: Machine, gfp: number, order: number, allocFlags: number, nid: number): number {
   const highest = gfp_zone(gfp);
@@ -360,7 +361,14 @@ export function get_page_from_freelist(m: Machine, gfp: number, order: number, a
   const zones = zonelist(m, nid, highest, (gfp & GFP.__GFP_THISNODE) !== 0);
   for (let i = 0; i < zones.length; i++) {
     const zone = zones[i]!;
-    if ((allocFlags & ALLOC_NO_WATERMARKS) === 0 && !__zone_watermark_ok(zone, order, wmark_pages(zone, allocFlags), highest, allocFlags)) continue;
+    // Detect a zone below its high watermark here, off the hotter free path: the pcp lists then
+    // shrink `high` and drain on free (ZONE_BELOW_HIGH, cleared by a drain that lifts the zone again).
+    const aboveHigh =
+      (zone.flags & (1 << ZONE_BELOW_HIGH)) === 0 && __zone_watermark_ok(zone, order, zone.high_wmark_pages, highest, allocFlags);
+    if (!aboveHigh) {
+      zone.flags |= 1 << ZONE_BELOW_HIGH;
+      if ((allocFlags & ALLOC_NO_WATERMARKS) === 0 && !__zone_watermark_ok(zone, order, wmark_pages(zone, allocFlags), highest, allocFlags)) continue;
+    }
     const pfn = rmqueue(m, zone, order, allocFlags, mt);
     if (pfn < 0) continue;
     prep_new_page(m, pfn, order, gfp);

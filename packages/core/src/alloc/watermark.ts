@@ -100,21 +100,38 @@ export function zone_batchsize(zone: Zone): number {
   return 2 ** Math.floor(Math.log2(x)) - 1 || 1;
 }
 
-/** `zone_highsize(zone, batch, cpu_online)`: the low watermark shared by the node's CPUs, at least 4 batches. */
-export function zone_highsize(zone: Zone, batch: number, cpusOnNode: number): number {
-  const high = Math.floor(zone.low_wmark_pages / Math.max(1, cpusOnNode));
+/** `MIN_PERCPU_PAGELIST_HIGH_FRACTION`: `high_max` is at most 1/8 of the zone (`mm/page_alloc.c`). */
+export const MIN_PERCPU_PAGELIST_HIGH_FRACTION = 8;
+
+/**
+ * `zone_highsize(zone, batch, cpu_online, high_fraction)` (`mm/page_alloc.c`): with `high_fraction`
+ * 0, the zone's low watermark; otherwise `managed_pages / high_fraction`; split across the node's
+ * CPUs, and at least 4 batches. (`cpusOnNode` stands for the kernel's CPU mask weight plus `cpu_online`.)
+ */
+export function zone_highsize(zone: Zone, batch: number, cpusOnNode: number, highFraction: number): number {
+  const total = highFraction === 0 ? zone.low_wmark_pages : Math.floor(zone.managed_pages / highFraction);
+  const high = Math.floor(total / Math.max(1, cpusOnNode));
   return Math.max(high, batch << 2);
 }
 
-/** `zone_set_pageset_high_and_batch`: size every CPU's list of every zone. */
+/**
+ * `zone_set_pageset_high_and_batch(zone, cpu_online)` for every zone (`mm/page_alloc.c`, called by
+ * `setup_per_zone_wmarks` and memory onlining through `zone_pcp_update`): give every CPU's list the
+ * zone's `batch`, `high_min` (the low watermark's share) and `high_max` (1/8 of the zone's share);
+ * `high` itself is left to the auto-tuning. The `percpu_pagelist_high_fraction` sysctl is not modelled
+ * (it is 0: auto-tuning on).
+ */
 export function setup_pageset_high_and_batch(m: Machine): void {
   const cpusOnNode = Math.max(1, Math.floor(m.config.cpus / m.nodes.length));
   for (const z of m.zones) {
-    const batch = zone_batchsize(z);
-    const high = zone_highsize(z, batch, cpusOnNode);
+    const batch = Math.max(1, zone_batchsize(z));
+    z.pageset_batch = batch;
+    z.pageset_high_min = zone_highsize(z, batch, cpusOnNode, 0);
+    z.pageset_high_max = zone_highsize(z, batch, cpusOnNode, MIN_PERCPU_PAGELIST_HIGH_FRACTION);
     for (const pcp of z.per_cpu_pageset) {
       pcp.batch = batch;
-      pcp.high = high;
+      pcp.high_min = z.pageset_high_min;
+      pcp.high_max = z.pageset_high_max;
     }
   }
 }

@@ -13,23 +13,48 @@ export const WMARK_HIGH = 2;
 /** `WMARK_PROMO`. */
 export const WMARK_PROMO = 3;
 
+/** `enum zone_flags` bit: `ZONE_BOOSTED_WATERMARK` (watermark boosting is not modelled; never set). */
+export const ZONE_BOOSTED_WATERMARK = 0;
+/** `ZONE_RECLAIM_ACTIVE`: kswapd is scanning the zone (kswapd is not modelled; never set). */
+export const ZONE_RECLAIM_ACTIVE = 1;
+/** `ZONE_BELOW_HIGH`: an allocation found the zone below its high watermark; cleared by a pcp drain that lifts it. */
+export const ZONE_BELOW_HIGH = 2;
+
 /** `NR_LOWORDER_PCP_LISTS = MIGRATE_PCPTYPES * (PAGE_ALLOC_COSTLY_ORDER + 1)`. */
 export const NR_LOWORDER_PCP_LISTS = 12;
 /** `NR_PCP_LISTS`: the low-order lists plus two THP lists (movable and not). */
 export const NR_PCP_LISTS = NR_LOWORDER_PCP_LISTS + 2;
 
+/** `PCPF_PREV_FREE_HIGH_ORDER` (`include/linux/mmzone.h`): the previous free on this list was of order 1–3. */
+export const PCPF_PREV_FREE_HIGH_ORDER = 1 << 0;
+/**
+ * `PCPF_FREE_HIGH_BATCH`: the CPU's cache slice is large enough to keep a batch of high-order pages
+ * (set from the cache topology, `setup_pcp_cacheinfo`). The model has no caches and never sets it.
+ */
+export const PCPF_FREE_HIGH_BATCH = 1 << 1;
+
 /**
  * `struct per_cpu_pages` (`include/linux/mmzone.h`): one CPU's cache of free pages for one zone,
- * lists indexed by `order_to_pindex(migratetype, order)`. `high` and `batch` are fixed at boot
- * (the kernel's adaptive `high_min`/`high_max` tuning is not modelled).
+ * lists indexed by `order_to_pindex(migratetype, order)`, with the 6.7+ auto-tuned `high` between
+ * `high_min` and `high_max` (see `nr_pcp_high`, `nr_pcp_alloc` and `decay_pcp_high` in pcp.ts).
  */
 export class PerCpuPages {
   /** Pages on all lists (in base pages). */
   count = 0;
-  /** Drain above this many pages. */
+  /** Drain above this many pages; tuned between `high_min` and `high_max` (0 until first used, as after `memset`). */
   high = 0;
+  /** Lower bound of `high`: the zone's low watermark shared by the node's CPUs (`zone_highsize`). */
+  high_min = 0;
+  /** Upper bound of `high`: 1/`MIN_PERCPU_PAGELIST_HIGH_FRACTION` of the zone shared by the node's CPUs. */
+  high_max = 0;
   /** Chunk size for refills and drains. */
   batch = 1;
+  /** Batch scaling of order-0 refills (`alloc_factor`): grows on refills, halves on every free. */
+  alloc_factor = 0;
+  /** `free_count`: pages freed in a row (halved on every allocation); sizes the next drain. */
+  free_count = 0;
+  /** `flags`: `PCPF_*`. */
+  flags = 0;
   /** The lists, linked through `pcp_list` (the `lru` words). */
   readonly lists = new PageListHeads(NR_PCP_LISTS);
 }
@@ -63,6 +88,14 @@ export class Zone {
   readonly watermark = new Float64Array(4);
   /** `lowmem_reserve[zone index]`. */
   readonly lowmem_reserve = new Float64Array(MAX_NR_ZONES);
+  /** `flags`: bits `ZONE_*` of `enum zone_flags`. */
+  flags = 0;
+  /** `pageset_high_min`: the `high_min` every CPU's list of this zone was given. */
+  pageset_high_min = 0;
+  /** `pageset_high_max`: the `high_max` every CPU's list of this zone was given. */
+  pageset_high_max = 0;
+  /** `pageset_batch`: the `batch` every CPU's list of this zone was given. */
+  pageset_batch = 0;
   /** `nr_reserved_highatomic`. */
   nr_reserved_highatomic = 0;
   /** `per_cpu_pageset`, one per CPU. */

@@ -38,7 +38,10 @@ export function captureMachineState(m: Machine): MachineState {
       counts: z.free_list.counts.slice(),
       nr_free: z.nr_free.slice(),
       vmstat: z.vmstat.slice(),
-      pcp: Float64Array.from(z.per_cpu_pageset.flatMap((p) => [p.count, ...p.lists.heads, ...p.lists.tails])),
+      pcp: Float64Array.from(
+        z.per_cpu_pageset.flatMap((p) => [p.count, p.high, p.alloc_factor, p.free_count, p.flags, ...p.lists.heads, ...p.lists.tails]),
+      ),
+      flags: [z.flags],
     })),
     nodes: m.nodes.map((n) => ({ lru: Int32Array.from([...n.lruvec.heads, ...n.lruvec.tails, ...n.lruvec.counts]), vmstat: n.vmstat.slice() })),
     global: {

@@ -1,4 +1,4 @@
-import type { Zone } from '../alloc/zone.js';
+import type { PerCpuPages, Zone } from '../alloc/zone.js';
 import type { PageListHeads } from '../alloc/page-list.js';
 import { MmError } from '../debug/mm-error.js';
 import { EINVAL, EOPNOTSUPP } from '../errno.js';
@@ -85,7 +85,7 @@ interface ZoneCopy {
   readonly lowmem_reserve: Float64Array;
   readonly vmstat: Float64Array;
   readonly compact: Zone['compact'];
-  readonly pcp: { readonly count: number; readonly high: number; readonly batch: number; readonly lists: PageListsCopy }[];
+  readonly pcp: { readonly scalars: Int32Array; readonly lists: PageListsCopy }[];
 }
 
 interface NodeCopy {
@@ -159,20 +159,21 @@ export function uncheckpointablePlugins(m: Machine): string[] {
 function copyZone(z: Zone): ZoneCopy {
   return {
     zone: z,
-    scalars: Float64Array.of(z.zone_start_pfn, z.spanned_pages, z.present_pages, z.managed_pages, z.nr_reserved_highatomic),
+    scalars: Float64Array.of(z.zone_start_pfn, z.spanned_pages, z.present_pages, z.managed_pages, z.nr_reserved_highatomic, z.flags, z.pageset_high_min, z.pageset_high_max, z.pageset_batch),
     free: saveListHeads(z.free_list),
     nr_free: z.nr_free.slice(),
     watermark: z.watermark.slice(),
     lowmem_reserve: z.lowmem_reserve.slice(),
     vmstat: z.vmstat.slice(),
     compact: { ...z.compact },
-    pcp: z.per_cpu_pageset.map((p) => ({ count: p.count, high: p.high, batch: p.batch, lists: saveListHeads(p.lists) })),
+    pcp: z.per_cpu_pageset.map((p) => ({ scalars: savePcpScalars(p), lists: saveListHeads(p.lists) })),
   };
 }
 
 function restoreZone(c: ZoneCopy): void {
   const z = c.zone;
-  [z.zone_start_pfn, z.spanned_pages, z.present_pages, z.managed_pages, z.nr_reserved_highatomic] = c.scalars as unknown as [number, number, number, number, number];
+  [z.zone_start_pfn, z.spanned_pages, z.present_pages, z.managed_pages, z.nr_reserved_highatomic, z.flags, z.pageset_high_min, z.pageset_high_max, z.pageset_batch] =
+    c.scalars as unknown as number[];
   restoreListHeads(z.free_list, c.free);
   z.nr_free.set(c.nr_free);
   z.watermark.set(c.watermark);
@@ -181,11 +182,17 @@ function restoreZone(c: ZoneCopy): void {
   Object.assign(z.compact, c.compact);
   c.pcp.forEach((s, cpu) => {
     const p = z.per_cpu_pageset[cpu]!;
-    p.count = s.count;
-    p.high = s.high;
-    p.batch = s.batch;
+    restorePcpScalars(p, s.scalars);
     restoreListHeads(p.lists, s.lists);
   });
+}
+
+function savePcpScalars(p: PerCpuPages): Int32Array {
+  return Int32Array.of(p.count, p.high, p.high_min, p.high_max, p.batch, p.alloc_factor, p.free_count, p.flags);
+}
+
+function restorePcpScalars(p: PerCpuPages, s: Int32Array): void {
+  [p.count, p.high, p.high_min, p.high_max, p.batch, p.alloc_factor, p.free_count, p.flags] = s as unknown as number[];
 }
 
 /** Make `target` equal to `saved`, writing only what differs (most tables do not change). */

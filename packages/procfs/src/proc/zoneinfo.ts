@@ -6,8 +6,9 @@ import { NODE_STAT_TEXT, NUMA_STAT_TEXT, ZONE_STAT_TEXT, nodeItem, zoneItem } fr
  * `zoneinfo_show()` / `zoneinfo_show_print()` (`mm/vmstat.c`, v6.18): the text of `/proc/zoneinfo`.
  * Every zone index of every node is printed, populated or not (a zone the model did not create prints
  * as the kernel prints an empty one); the first populated zone of a node carries the node's stats.
- * Per-CPU pagesets show the model's fixed `high` as `high_min` and `high_max` (the kernel's adaptive
- * tuning is not modelled); `boost` and `node_unreclaimable` are 0 (no watermark boosting, no kswapd).
+ * Per-CPU pagesets show the auto-tuned `high` with its `high_min`/`high_max` bounds (`high` is 0 on a
+ * CPU that has not used the zone yet, as in the kernel); `boost` and `node_unreclaimable` are 0 (no
+ * watermark boosting, no kswapd).
  */
 export function zoneinfo_show(m: Machine): string {
   let out = '';
@@ -48,8 +49,8 @@ export function zoneinfo_show(m: Machine): string {
           `\n              count:    ${pcp.count}` +
           `\n              high:     ${pcp.high}` +
           `\n              batch:    ${pcp.batch}` +
-          `\n              high_min: ${pcp.high}` +
-          `\n              high_max: ${pcp.high}` +
+          `\n              high_min: ${pcp.high_min}` +
+          `\n              high_max: ${pcp.high_max}` +
           `\n  vm stats threshold: ${threshold}`;
       });
       out += `\n  node_unreclaimable:  0\n  start_pfn:           ${z.zone_start_pfn}\n`;
