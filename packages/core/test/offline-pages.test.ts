@@ -117,16 +117,23 @@ describe.each(STRATEGIES)('offline_pages (mm/memory_hotplug.c) under %s', (strat
     const stuck = alloc_page(m, GFP_HIGHUSER_MOVABLE) as Pfn; // allocated last: above the others
     __SetPageOffline(m, stuck);
     const notes: number[] = [];
+    const zone = m.zones.find((z) => z.name === 'Movable')!;
+    const pcpDisabled: boolean[] = [];
     m.hooks.memory_notify = (action) => {
       notes.push(action);
+      // zone_pcp_disable() holds for the whole offline: high_min = high_max = 0, batch 1, lists empty.
+      pcpDisabled.push(zone.per_cpu_pageset.every((p) => p.high_min === 0 && p.high_max === 0 && p.batch === 1 && p.count === 0));
       return 0;
     };
-    const zone = m.zones.find((z) => z.name === 'Movable')!;
     const present = zone.present_pages;
     const managed = zone.managed_pages;
     const anonMapped = m.nodes[0]!.vmstat[NR_NODE.nr_anon_pages];
     expect(offline_pages(m, start, PAGES_PER_SECTION)).toBe(-EBUSY);
     expect(notes).toEqual([MEM_GOING_OFFLINE, MEM_CANCEL_OFFLINE]);
+    expect(pcpDisabled).toEqual([true, true]);
+    // zone_pcp_enable() on the failure path gives the lists back their sizes.
+    expect(zone.pageset_high_min).toBeGreaterThan(0);
+    for (const p of zone.per_cpu_pageset) expect([p.high_min, p.high_max, p.batch]).toEqual([zone.pageset_high_min, zone.pageset_high_max, zone.pageset_batch]);
     // The folios below the stuck page were migrated before it was found; nothing was lost.
     expect(m.vmEvents[VM_EVENT.pgmigrate_success]).toBe(100 + 512 + 1 + 10);
     lru_add_drain_all(m);

@@ -146,18 +146,28 @@ describe('per-CPU list auto-tuning (v6.17)', () => {
     const m = boot({ memory: '64M', dmaZone: false, cpus: 1 });
     const z = m.zones[0]!;
     const pcp = z.per_cpu_pageset[0]!;
-    const pages: Pfn[] = [];
-    let freeWhenMarked = -1;
+    // Order-4 blocks bypass the per-CPU lists and take 16 pages each, fewer than the 63 between the
+    // high and low watermarks, so the marking allocation is pinned to the high watermark's own test:
+    // __zone_watermark_ok(order 4, high) fails once free − 15 ≤ high.
+    const blocks: Pfn[] = [];
+    let before = freePages(z);
+    let previous = Infinity;
     while ((z.flags & (1 << ZONE_BELOW_HIGH)) === 0) {
-      const before = freePages(z);
-      pages.push(...allocMany(m, 1));
-      if (z.flags & (1 << ZONE_BELOW_HIGH)) freeWhenMarked = before;
+      previous = before;
+      before = freePages(z);
+      blocks.push(...allocMany(m, 1, 4));
     }
-    // Marked by the first allocation that found free pages at or under the high watermark.
-    expect(freeWhenMarked).toBeLessThanOrEqual(z.high_wmark_pages);
-    expect(freeWhenMarked).toBeGreaterThan(z.high_wmark_pages - (pcp.batch << 5));
+    expect(before - 15).toBeLessThanOrEqual(z.high_wmark_pages);
+    expect(previous - 15).toBeGreaterThan(z.high_wmark_pages);
+    expect(z.low_wmark_pages).toBeLessThan(z.high_wmark_pages - 16);
+    for (const b of blocks) __free_pages(m, b, 4);
+    expect(freePages(z)).toBeGreaterThan(z.high_wmark_pages);
+    expect(z.flags & (1 << ZONE_BELOW_HIGH)).not.toBe(0); // only a pcp drain clears it
+    // While the flag stands, refills do not raise high, frees lower it toward high_min and drain once
+    // the count reaches high_min; the first drain that leaves the zone over its high watermark clears it.
+    const pages = allocMany(m, 2 * pcp.high_min);
+    expect(pcp.high).toBe(pcp.high_min);
     drain_all_pages(m, null);
-    // The flag is cleared by the first drain that leaves the zone over its high watermark.
     let firstLiftingDrain = -1;
     let cleared = -1;
     pages.forEach((p, i) => {

@@ -208,7 +208,7 @@ export function rmqueue_pcplist(m: Machine, zone: Zone, order: number, mt: numbe
 /**
  * `decay_pcp_high(zone, pcp)`: the vmstat tick's trim of an idle list — lower `high` by 1/8 (not
  * below `high_min`, nor by more than `batch << PCP_BATCH_SCALE_MAX` under the count) and drain what
- * is above it, a batch at a time. Returns whether more decay is due.
+ * is above it in one call (v6.17; later kernels drain it a batch at a time). Returns whether more decay is due.
  */
 export function decay_pcp_high(m: Machine, zone: Zone, pcp: PerCpuPages): boolean {
   const highMin = pcp.high_min;
@@ -218,26 +218,50 @@ export function decay_pcp_high(m: Machine, zone: Zone, pcp: PerCpuPages): boolea
     pcp.high = Math.max(pcp.count - (batch << PCP_BATCH_SCALE_MAX), pcp.high - (pcp.high >> 3), highMin);
     if (pcp.high > highMin) todo = true;
   }
-  let toDrain = pcp.count - pcp.high;
-  while (toDrain > 0) {
-    const n = Math.min(toDrain, batch);
-    free_pcppages_bulk(m, zone, n, pcp, 0);
+  const toDrain = pcp.count - pcp.high;
+  if (toDrain > 0) {
+    free_pcppages_bulk(m, zone, toDrain, pcp, 0);
     todo = true;
-    toDrain -= n;
   }
   return todo;
 }
 
 /**
- * `refresh_cpu_vm_stats(do_pagesets)` (`mm/vmstat.c`), the pageset part only: run `decay_pcp_high`
- * on CPU `cpu`'s list of every zone, as the kernel's `vmstat_update` work does about once a second.
+ * `refresh_cpu_vm_stats(do_pagesets)` (`mm/vmstat.c`), the `decay_pcp_high` part only: run it on
+ * CPU `cpu`'s list of every zone, as the kernel's `vmstat_update` work does about once a second.
  * The model has no clock: the caller decides when a tick happens. Returns whether any list still
- * has decay to do. (The vmstat counter folding is not modelled: the model's counters are exact.)
+ * has decay to do. Not modelled: the vmstat counter folding (the model's counters are exact) and the
+ * NUMA expiry of remote pagesets (`pcp->expire`, `drain_zone_pages`), which needs the per-CPU counter
+ * diffs the model does not keep.
  */
 export function refresh_cpu_vm_stats(m: Machine, cpu: number = m.cpu): boolean {
   let changes = false;
   for (const z of m.zones) if (decay_pcp_high(m, z, z.per_cpu_pageset[cpu]!)) changes = true;
   return changes;
+}
+
+/**
+ * `zone_pcp_disable(zone)`: effectively turn the zone's per-CPU lists off — every CPU's `high_min`
+ * and `high_max` 0 and `batch` 1, so each free drains at once and each refill takes one block — and
+ * drain them. Memory offlining does this around its isolation and migration. Pair with
+ * {@link zone_pcp_enable}. (The kernel's `pcp_batch_high_lock` mutex is not modelled.)
+ */
+export function zone_pcp_disable(m: Machine, zone: Zone): void {
+  for (const pcp of zone.per_cpu_pageset) {
+    pcp.high_min = 0;
+    pcp.high_max = 0;
+    pcp.batch = 1;
+  }
+  drain_all_pages(m, zone);
+}
+
+/** `zone_pcp_enable(zone)`: give the zone's per-CPU lists back the `high_min`, `high_max` and `batch` it sized them with. */
+export function zone_pcp_enable(zone: Zone): void {
+  for (const pcp of zone.per_cpu_pageset) {
+    pcp.high_min = zone.pageset_high_min;
+    pcp.high_max = zone.pageset_high_max;
+    pcp.batch = zone.pageset_batch;
+  }
 }
 
 /** `drain_pages_zone(cpu, zone)`: return everything on one CPU's lists of `zone` to the buddy allocator. */

@@ -115,8 +115,8 @@ export function zone_highsize(zone: Zone, batch: number, cpusOnNode: number, hig
 }
 
 /**
- * `zone_set_pageset_high_and_batch(zone, cpu_online)` for every zone (`mm/page_alloc.c`, called by
- * `setup_per_zone_wmarks` and memory onlining through `zone_pcp_update`): give every CPU's list the
+ * `zone_set_pageset_high_and_batch(zone, cpu_online)` for every zone (`mm/page_alloc.c`; `zone_pcp_update`
+ * after `setup_per_zone_wmarks`, which the model runs at boot and after `offline_pages`): give every CPU's list the
  * zone's `batch`, `high_min` (the low watermark's share) and `high_max` (1/8 of the zone's share);
  * `high` itself is left to the auto-tuning. The `percpu_pagelist_high_fraction` sysctl is not modelled
  * (it is 0: auto-tuning on).

@@ -41,7 +41,7 @@ export const PCPF_FREE_HIGH_BATCH = 1 << 1;
 export class PerCpuPages {
   /** Pages on all lists (in base pages). */
   count = 0;
-  /** Drain above this many pages; tuned between `high_min` and `high_max` (0 until first used, as after `memset`). */
+  /** A free drains once `count` reaches this; tuned between `high_min` and `high_max` (0 until first used, as after `memset`). */
   high = 0;
   /** Lower bound of `high`: the zone's low watermark shared by the node's CPUs (`zone_highsize`). */
   high_min = 0;

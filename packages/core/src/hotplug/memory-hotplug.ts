@@ -1,7 +1,7 @@
 import { GFP, GFP_KERNEL } from '../alloc/gfp.js';
 import { MIGRATE_ISOLATE, clear_pageblock_isolate } from '../alloc/migratetype.js';
 import { del_page_from_free_list } from '../alloc/buddy.js';
-import { drain_all_pages } from '../alloc/pcp.js';
+import { zone_pcp_disable, zone_pcp_enable } from '../alloc/pcp.js';
 import { calculate_min_free_kbytes, setup_pageset_high_and_batch, setup_per_zone_lowmem_reserve, setup_per_zone_wmarks } from '../alloc/watermark.js';
 import type { Zone } from '../alloc/zone.js';
 import { MmError } from '../debug/mm-error.js';
@@ -218,12 +218,16 @@ function __offline_pages(m: Machine, zone: Zone, startPfn: number, nrPages: numb
   const end = startPfn + nrPages;
   const arg = { start_pfn: startPfn, nr_pages: nrPages };
   lru_add_drain_all(m); // lru_cache_disable()
-  drain_all_pages(m, zone); // zone_pcp_disable()
+  zone_pcp_disable(m, zone);
   let ret = start_isolate_page_range(m, startPfn, end, PB_ISOLATE_MODE.PB_ISOLATE_MODE_MEM_OFFLINE);
-  if (ret) return ret;
+  if (ret) {
+    zone_pcp_enable(zone);
+    return ret;
+  }
   const fail = (rc: number): number => {
     undo_isolate_page_range(m, startPfn, end);
     m.hooks.memory_notify?.(MEM_CANCEL_OFFLINE, arg);
+    zone_pcp_enable(zone);
     return rc;
   };
   ret = m.hooks.memory_notify?.(MEM_GOING_OFFLINE, arg) ?? 0;
@@ -251,6 +255,7 @@ function __offline_pages(m: Machine, zone: Zone, startPfn: number, nrPages: numb
     ret = test_pages_isolated(m, startPfn, end, PB_ISOLATE_MODE.PB_ISOLATE_MODE_MEM_OFFLINE);
   } while (ret);
   const managed = __offline_isolated_pages(m, zone, startPfn, end);
+  zone_pcp_enable(zone);
   zone.managed_pages -= managed;
   zone.present_pages -= nrPages;
   if (m.config.minFreeKbytes === null) m.minFreeKbytes = calculate_min_free_kbytes(m);
