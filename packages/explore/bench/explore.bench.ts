@@ -14,8 +14,9 @@ import { report, result, skipped, timeNsPerOp, type BenchResult } from '../../co
 // less.
 //
 // Floor: the same executions (the schedules the search ran, in order) replayed on an already booted
-// session with no checks at all and no state hashing: restore the checkpoint, run the setup, run the
-// steps; per interleaving, the boot excluded as for `nsPerOp`. That is the work any explorer that
+// session with no checks at all and no state hashing: restore the checkpoint (taken right after the
+// setup when the scenario can restart, else after boot, and then run the setup), run the steps; per
+// interleaving, the boot excluded as for `nsPerOp`. That is the work any explorer that
 // executes these interleavings must do; the ratio is what checking and hashing cost on top. `before` is
 // the explorer as it was (a fresh machine booted for every execution, every invariant checked after
 // every step), measured in the same run (whole search per interleaving): `speedup` is before / the

@@ -40,7 +40,7 @@ export {
 export { counterexampleTrace, minimiseSchedule, runGuided } from './engine/counterexample.js';
 export { ExploreSession, runOnce, sessionOf, type Explorable, type ExploreSessionOptions } from './engine/session.js';
 export { stepCheck } from './engine/step-check.js';
-export { StateHashViews, machineStateHash } from './engine/state-hash.js';
+export { StateTable, StateTracker, type StateDelta, type StateTableEntry } from './engine/state-tracker.js';
 export { exhaustiveSearch } from './strategies/exhaustive.js';
 export { randomSearch } from './strategies/random-walk.js';
 export { pctSearch } from './strategies/pct.js';

@@ -30,6 +30,16 @@ export interface InvariantCheck {
   readonly name: string;
   /** Throw `VmBugError` if the machine breaks the invariant. */
   check(m: Machine): void;
+  /**
+   * Optional, for callers that check after every small step (the explorer): the same check, given
+   * that since the previous call of `check` or `checkChanged` on this machine only the pages in
+   * `changed` had a memmap word written (every other page's words are as they were then; state
+   * outside the memmap may have changed in any way). It must throw exactly when `check` would throw
+   * (it may report a different first violation); it may keep what it learnt from the previous call,
+   * so it must also leave that consistent when it throws. The caller calls `check` instead when it
+   * cannot vouch for `changed` (the first call, or after a call that was skipped).
+   */
+  checkChanged?(m: Machine, changed: readonly number[]): void;
 }
 
 /** DI token for {@link InvariantCheck} providers. */

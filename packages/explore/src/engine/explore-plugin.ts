@@ -2,7 +2,7 @@ import { Checkpointable, EINVAL, MmError, ReplayableOperations, defineReplayable
 import type { DependencyContainer } from 'tsyringe';
 import { Machine } from '@mm/core';
 import { findScenario } from '../scenarios/registry.js';
-import type { ScenarioParams } from '../scenarios/scenario.js';
+import type { ScenarioInstance, ScenarioParams } from '../scenarios/scenario.js';
 import { ExploreConfig, ExploreState } from './explore-state.js';
 
 /** Options of {@link explorePlugin}, also read from `pluginOptions.explore` (where a trace header keeps them). */
@@ -32,11 +32,17 @@ export function explorePlugin(options?: ExplorePluginOptions): MmPlugin {
       const config: ExploreConfig = { scenario: findScenario(o.scenario), params: o.params ?? {} };
       c.register(ExploreConfig, { useValue: config });
       c.registerSingleton(ExploreState);
-      // The scenario's setup is re-run after a restore: a checkpoint taken before it forgets it.
+      // A checkpoint taken right after a setup whose scenario can restart (no task has run) keeps that
+      // setup: a restore starts its tasks again. Any other checkpoint forgets the setup (it is re-run
+      // after a restore).
       c.register(Checkpointable, {
         useFactory: (x) => {
           const state = x.resolve(ExploreState);
-          return { plugin: 'explore', save: () => null, restore: () => state.reset() };
+          return {
+            plugin: 'explore',
+            save: () => (state.atStart && state.instance!.restart !== undefined ? state.instance : null),
+            restore: (saved: unknown) => (saved === null ? state.reset() : state.restart(saved as ScenarioInstance)),
+          };
         },
       });
       c.register(ReplayableOperations, {

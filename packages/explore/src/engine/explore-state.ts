@@ -66,7 +66,7 @@ export class ExploreState {
 
   /**
    * Forget the scenario's setup and tasks (the machine is being restored to a checkpoint taken
-   * before the setup; see `ExploreSession`).
+   * before the setup, or after a setup that cannot restart; see `ExploreSession`).
    */
   reset(): void {
     this.instance = null;
@@ -83,16 +83,37 @@ export class ExploreState {
     if (this.instance !== null) throw new MmError(EINVAL, 'exploreSetup: the scenario is already set up', { rule: 'one exploreSetup per machine' });
     const { scenario, params } = this.config;
     const inst = scenario.setup(this.m, params);
+    this.startTasks(inst);
+    if (check) this.m.checkInvariants('exploreSetup');
+    return inst.summary;
+  }
+
+  /**
+   * Start the tasks of `inst` again from their beginning, on a machine restored to a checkpoint
+   * taken right after `inst`'s setup (see {@link ScenarioInstance.restart}, which this calls).
+   * `MmError(EINVAL)` if the scenario cannot restart.
+   */
+  restart(inst: ScenarioInstance): void {
+    if (inst.restart === undefined) throw new MmError(EINVAL, 'exploreState.restart: the scenario cannot restart', { rule: 'a ScenarioInstance with restart()' });
+    inst.restart();
+    this.startTasks(inst);
+  }
+
+  /** Make `inst` the current setup and create its tasks (the scenario's, then the RCU walkers) at their start. */
+  private startTasks(inst: ScenarioInstance): void {
     this.instance = inst;
     const defs = [...inst.tasks];
-    const walkers = params.walkers ?? 0;
+    const walkers = this.config.params.walkers ?? 0;
     for (let k = 0; k < walkers && inst.walkerTargets.length > 0; k++) {
       defs.push(rcuWalkerTask(`rcu-walker${k}`, inst.walkerTargets[k % inst.walkerTargets.length]!));
     }
     this.tasks = defs.map((def) => ({ def, gen: null, done: false, progress: 0, blocked: false, labelHash: 0 }));
     this.running = defs.length;
-    if (check) this.m.checkInvariants('exploreSetup');
-    return inst.summary;
+  }
+
+  /** True if the scenario is set up and no task has run a step yet (the start of the race). */
+  get atStart(): boolean {
+    return this.instance !== null && this.tasks.every((t) => t.gen === null);
   }
 
   /** Number of tasks. */
@@ -161,10 +182,13 @@ export class ExploreState {
     return label;
   }
 
-  /** A hash of the tasks' progress (steps done, last label) and the scenario's extra state. */
-  tasksHash(): number {
-    let h = this.instance?.hashExtra?.() ?? 0;
-    for (const t of this.tasks) h = Math.imul(h ^ (t.progress * 2 + (t.done ? 1 : 0)), 0x01000193) ^ t.labelHash;
-    return h >>> 0;
+  /**
+   * The tasks' progress as numbers, appended to `out` (the tasks' part of the search's state): the
+   * scenario's extra state (`hashExtra`), then per task its steps done × 2 + 1 if finished, and the
+   * FNV hash of its last label.
+   */
+  tasksState(out: number[]): void {
+    out.push(this.instance?.hashExtra?.() ?? 0);
+    for (const t of this.tasks) out.push(t.progress * 2 + (t.done ? 1 : 0), t.labelHash);
   }
 }

@@ -76,6 +76,8 @@ export const balloonDeflateScenario: Scenario = {
         if (mm.nrBadPages !== 0) mm.vmBug('explore: no bad page', `${mm.nrBadPages} bad page(s) freed`, page);
         if (done && b.isolated_pages !== 0) mm.vmBug('explore: balloon isolated_pages', `${b.isolated_pages} page(s) still isolated after every task finished`, page);
       },
+      // Nothing of its own to reset: the device is balloon state (checkpointed in place).
+      restart: () => undefined,
       hashExtra: () => b.isolated_pages * 31 + b.pages.counts[0]!,
     };
   },

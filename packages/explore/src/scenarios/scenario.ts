@@ -31,6 +31,14 @@ export interface ScenarioInstance {
    * once every task has finished: throws `VmBugError` (through `m.vmBug`) on a violation.
    */
   check?(m: Machine, done: boolean): void;
+  /**
+   * Optional: put the scenario's own state (what its closures count or record during a run, outside
+   * the machine and its plugins) back to what it was right after the setup. A scenario that has it,
+   * and whose machine can be checkpointed after the setup (every plugin's state, including the
+   * objects the setup created, is saved and restored in place), is restored to that checkpoint for
+   * every execution instead of being set up again; the other scenarios' setup is re-run.
+   */
+  restart?(): void;
   /** Scenario state outside the memmap that distinguishes states (folded into the state hash). */
   hashExtra?(): number;
   /** What the setup made (the result of the `exploreSetup` trace line). */

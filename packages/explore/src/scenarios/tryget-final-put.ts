@@ -37,6 +37,9 @@ export const trygetFinalPutScenario: Scenario = {
         if (frees > 1) mm.vmBug('explore: freed once', `folio ${folio} freed ${frees} times`, folio);
         if (done && frees !== 1) mm.vmBug('explore: freed once', `folio ${folio} freed ${frees} times after every task finished`, folio);
       },
+      restart: () => {
+        frees = 0;
+      },
       hashExtra: () => frees,
     };
   },

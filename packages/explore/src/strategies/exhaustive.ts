@@ -1,5 +1,6 @@
 import { defaultChoice, type RunResult } from '../engine/execution.js';
 import { runOnce, sessionOf, type Explorable } from '../engine/session.js';
+import { StateTable } from '../engine/state-tracker.js';
 import type { SearchHooks, SearchPartition } from './search.js';
 
 /** One scheduling point of the depth-first search. */
@@ -29,8 +30,9 @@ class EmptyShare extends Error {}
  * Exhaustive search with a preemption bound (stateless depth-first search over schedules, as
  * CHESS does): at every step any runnable task may run, but switching away from a task that could
  * have continued costs one preemption and at most `bound` are spent per execution (switching when a
- * task finishes or blocks is free). A state (machine hash, tasks' progress, the running task) already
- * reached with no more preemptions is not explored again.
+ * task finishes or blocks is free). A state (machine state, tasks' progress, the running task)
+ * already reached with no more preemptions is not explored again (states are compared exactly: a
+ * hash collision never prunes a new state).
  *
  * The search is split at the first scheduling point into one subtree per task that runs first, in
  * task order, and each subtree keeps its own visited states: so the subtrees can be searched by
@@ -40,8 +42,8 @@ class EmptyShare extends Error {}
  */
 export function exhaustiveSearch(explorable: Explorable, bound: number, maxSteps: number, hooks: SearchHooks, partition?: SearchPartition): void {
   const session = sessionOf(explorable);
-  let visited = new Map<number, number>();
-  const all = new Set<number>();
+  let visited = new StateTable<number>();
+  const all = new StateTable<true>();
   const stack: Frame[] = [];
   hooks.states = () => all.size;
   const endSubtree = (): void => {
@@ -70,11 +72,12 @@ export function exhaustiveSearch(explorable: Explorable, bound: number, maxSteps
           if (depth < prefix - 1) return true;
           const f = stack[depth]!;
           const used = f.preempt + cost(f, task);
-          const key = (session.stateKey() ^ Math.imul(task + 1, 0x9e3779b1)) >>> 0;
-          const seen = visited.get(key);
-          if (seen !== undefined && seen <= used) return false;
-          visited.set(key, used);
-          all.add(key);
+          const t = session.syncState();
+          const seen = visited.get(t, task);
+          if (seen !== undefined && seen.value <= used) return false;
+          if (seen !== undefined) seen.value = used;
+          else if (all.get(t, task) === undefined) all.add(t, task, true, visited.add(t, task, used));
+          else visited.add(t, task, used);
           return true;
         },
       );
@@ -96,7 +99,7 @@ export function exhaustiveSearch(explorable: Explorable, bound: number, maxSteps
         if (stack.length === 1) {
           // A new first choice: a new subtree with its own visited states.
           endSubtree();
-          visited = new Map();
+          visited = new StateTable();
         }
         f.chosen = alt;
         f.tried.push(alt);

@@ -4,6 +4,10 @@ import { hugetlb_cgroup_from_folio, hugetlb_list_first, hugetlb_list_linked, hug
 import { pages_per_huge_page, type Hstate } from '../hstate.js';
 import type { HugetlbState } from '../state.js';
 
+// Read once: an imported binding is a getter call per access under the CommonJS transpilation of tsx and vitest.
+const HUGETLB_TYPE = PGTY.hugetlb;
+const TYPED_LIMIT = 0xff000000 | 0;
+
 /**
  * The `debugVm` check of kernel-semantics §13 §4 (plus the series-1 rule §13 §2.5 for hugetlb
  * folios), run after every operation:
@@ -32,6 +36,28 @@ export class HugetlbInvariants implements InvariantCheck {
 
   /** Throw `VmBugError` on the first violation. */
   check(m: Machine): void {
+    this.run(m, null);
+  }
+
+  /**
+   * The same check when only the pages `changed` had a memmap word written since the previous call
+   * (`InvariantCheck.checkChanged`): everything but the whole-memmap scan for hugetlb folios in no
+   * known state (rule 1) is the same walk of the lists and sets; that scan looks only at `changed`
+   * and the folios the previous call found in a state (a page in neither was not a hugetlb head
+   * then, where the rule held, and is not one now). After a call that threw, or the first time, it
+   * is `check`.
+   */
+  checkChanged(m: Machine, changed: readonly number[]): void {
+    this.run(m, this.seen === null ? null : changed);
+  }
+
+  /** The folios the previous call found in a state, if it passed (else null). */
+  private seen: ReadonlyMap<number, string> | null = null;
+
+  /** The check; `changed` null: scan the whole memmap for untracked hugetlb folios, else as `checkChanged`. */
+  private run(m: Machine, changed: readonly number[] | null): void {
+    const prevSeen = this.seen;
+    this.seen = null;
     const pool = this.pool;
     const seen = new Map<number, string>();
     const local = pool.cgroups.map(() => pool.hstates.map(() => 0));
@@ -110,8 +136,13 @@ export class HugetlbInvariants implements InvariantCheck {
       if (!(h.resv_huge_pages >= 0 && h.resv_huge_pages <= h.free_huge_pages)) m.vmBug('§4.2 hugetlb counters', `${h.name}: resv_huge_pages ${h.resv_huge_pages} with ${h.free_huge_pages} free`);
     }
     for (const lent of pool.lent.values()) if (lent.cgroup !== 0) local[lent.cgroup]![lent.h.index]! += pages_per_huge_page(lent.h);
-    this.checkUntracked(m, seen);
+    if (changed === null || prevSeen === null) this.checkUntracked(m, seen);
+    else {
+      for (const p of changed) this.checkUntrackedPage(m, seen, p);
+      for (const p of prevSeen.keys()) this.checkUntrackedPage(m, seen, p);
+    }
     this.checkCgroups(m, local);
+    this.seen = seen;
   }
 
   private folioCommon(m: Machine, h: Hstate, f: number, state: string, seen: Map<number, string>): void {
@@ -130,8 +161,18 @@ export class HugetlbInvariants implements InvariantCheck {
     const n = mc.length;
     for (let p = 0; p < n; p++) {
       const v = mc[p]!;
-      if (v >>> 24 === PGTY.hugetlb && v < (0xff000000 | 0) && !seen.has(p)) m.vmBug('§4.1 hugetlb states', 'hugetlb folio on no list and in no known state', p);
+      if (v >>> 24 === HUGETLB_TYPE && v < TYPED_LIMIT && !seen.has(p)) this.untracked(m, p);
     }
+  }
+
+  /** Page `p`, if a hugetlb-typed head, is in one of the states above. */
+  private checkUntrackedPage(m: Machine, seen: Map<number, string>, p: number): void {
+    const v = m.memmap.mapcount[p];
+    if (v !== undefined && v >>> 24 === HUGETLB_TYPE && v < TYPED_LIMIT && !seen.has(p)) this.untracked(m, p);
+  }
+
+  private untracked(m: Machine, p: number): never {
+    m.vmBug('§4.1 hugetlb states', 'hugetlb folio on no list and in no known state', p);
   }
 
   private checkCgroups(m: Machine, local: number[][]): void {
