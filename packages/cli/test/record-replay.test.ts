@@ -20,6 +20,7 @@ import {
   type FreeDispatchStrategy,
   type Machine,
   type MmPlugin,
+  type Pfn,
 } from '@mm/core';
 import { balloonPlugin } from '@mm/balloon';
 import { zsmallocPlugin } from '@mm/zsmalloc';
@@ -73,6 +74,23 @@ describe('record and replay', () => {
       expect(diffMachineState(captureMachineState(m), captureMachineState(r.machine))).toEqual([]);
     });
   }
+
+  it('records the vmstat tick (refresh_cpu_vm_stats) and replays it to the same pcp high, count and buddy lists', () => {
+    const m = createMachine({ memory: '64M', cpus: 2, debugVm: true });
+    const { lines, ops } = record(m);
+    const pages: Pfn[] = [];
+    for (let i = 0; i < 400; i++) pages.push(ops.alloc_pages(GFP_KERNEL, 0) as Pfn);
+    for (const p of pages.slice(0, 200)) ops.__free_pages(p, 0);
+    const pcp = m.zones.find((z) => z.name === 'DMA32')!.per_cpu_pageset[0]!;
+    const highBefore = pcp.high;
+    for (let t = 0; t < 5; t++) ops.refresh_cpu_vm_stats(0);
+    expect(pcp.high).toBeLessThan(highBefore);
+    expect(() => ops.refresh_cpu_vm_stats(2)).toThrow(MmError); // no CPU 2: rejected, recorded as err
+    expect(lines.at(-1)).toContain('"err":"EINVAL"');
+    const r = replayTrace(lines);
+    expect(r.operations).toBe(ops.count);
+    expect(diffMachineState(captureMachineState(m), captureMachineState(r.machine))).toEqual([]);
+  });
 
   it('writes the header first, then one line per call: ret, or err for a rejected call', () => {
     const m = createMachine({ memory: '32M', seed: 3 });

@@ -3,6 +3,8 @@ import { HPAGE_PMD_ORDER, PAGE_ALLOC_COSTLY_ORDER, pageblock_order } from '../ty
 import { FPI_NONE, __free_one_page, __rmqueue } from './buddy.js';
 import { MIGRATE_MOVABLE, MIGRATE_PCPTYPES, get_pfnblock_migratetype } from './migratetype.js';
 import { list_add, list_add_tail, list_del } from './page-list.js';
+import { MmError } from '../debug/mm-error.js';
+import { EINVAL } from '../errno.js';
 import { ZONE } from '../page/page-zone.js';
 import { zone_watermark_ok } from './watermark.js';
 import {
@@ -232,9 +234,12 @@ export function decay_pcp_high(m: Machine, zone: Zone, pcp: PerCpuPages): boolea
  * The model has no clock: the caller decides when a tick happens. Returns whether any list still
  * has decay to do. Not modelled: the vmstat counter folding (the model's counters are exact) and the
  * NUMA expiry of remote pagesets (`pcp->expire`, `drain_zone_pages`), which needs the per-CPU counter
- * diffs the model does not keep.
+ * diffs the model does not keep. `MmError(EINVAL)` for a CPU the machine does not have.
  */
 export function refresh_cpu_vm_stats(m: Machine, cpu: number = m.cpu): boolean {
+  if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < m.config.cpus)) {
+    throw new MmError(EINVAL, `refresh_cpu_vm_stats(${cpu}) on a machine with ${m.config.cpus} CPUs`, { rule: 'cpu is 0..cpus-1' });
+  }
   let changes = false;
   for (const z of m.zones) if (decay_pcp_high(m, z, z.per_cpu_pageset[cpu]!)) changes = true;
   return changes;

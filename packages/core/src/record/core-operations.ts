@@ -1,4 +1,4 @@
-import { drain_all_pages, drain_local_pages } from '../alloc/pcp.js';
+import { drain_all_pages, drain_local_pages, refresh_cpu_vm_stats } from '../alloc/pcp.js';
 import { __alloc_pages, __free_page, __free_pages, alloc_page, alloc_pages, alloc_pages_node, folio_alloc } from '../alloc/page-alloc.js';
 import { take_page_off_buddy, takeBlockOffBuddy } from '../alloc/take-page-off-buddy.js';
 import { compact_memory, compact_node, compact_nodes } from '../compaction/compact-memory.js';
@@ -97,6 +97,8 @@ export interface CoreOperationFunctions {
   readonly drain_all_pages: (m: Machine, zone?: Zone | null) => void;
   /** `drain_local_pages`. */
   readonly drain_local_pages: (m: Machine, zone?: Zone | null) => void;
+  /** `refresh_cpu_vm_stats` (the vmstat tick's `decay_pcp_high`) on one CPU, the current one by default. */
+  readonly refresh_cpu_vm_stats: (m: Machine, cpu?: number) => boolean;
   /** `folio_lock`. */
   readonly folio_lock: typeof folio_lock;
   /** `folio_trylock`. */
@@ -164,6 +166,7 @@ const CORE: { readonly [K in keyof CoreOperationFunctions]: Entry<CoreOperationF
   }),
   drain_all_pages: entry(['zone?'], (m: Machine, zone?: Zone | null): void => drain_all_pages(m, zone ?? null)),
   drain_local_pages: entry(['zone?'], (m: Machine, zone?: Zone | null): void => drain_local_pages(m, zone ?? null)),
+  refresh_cpu_vm_stats: entry(['int?'], refresh_cpu_vm_stats),
   folio_lock: entry(['folio'], folio_lock),
   folio_trylock: entry(['folio'], folio_trylock),
   folio_unlock: entry(['folio'], folio_unlock),
@@ -225,7 +228,7 @@ function flagOperations(): ReplayableOperation[] {
  * `get_page`, `put_page`, `folio_ref_freeze`, `folio_ref_unfreeze`), LRU (`folio_add_lru`,
  * `folio_isolate_lru`, `folio_putback_lru`, `lru_add_drain`, `lru_add_drain_all`,
  * `lru_add_drain_cpu`), per-CPU lists (`drain_all_pages`, `drain_local_pages`, taking a zone id or
- * null), the folio lock (`folio_lock`, `folio_trylock`, `folio_unlock`), taking free blocks
+ * null; `refresh_cpu_vm_stats`, the vmstat tick that decays their `high`), the folio lock (`folio_lock`, `folio_trylock`, `folio_unlock`), taking free blocks
  * (`take_page_off_buddy`, `takeBlockOffBuddy`), movable_ops isolation and migration
  * (`isolate_movable_ops_page`, `putback_movable_ops_page`, `migrate_movable_ops_page`), compaction
  * (`compact_memory`, `compact_nodes`, `compact_node`), memory offlining (`offline_pages`), the folio
