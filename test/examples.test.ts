@@ -6,8 +6,16 @@ import { describe, expect, it } from 'vitest';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Run an example as the README shows it (tsx from source) and return its stdout. */
+const outputs = new Map<string, string>();
+
+/** Run an example as the README shows it (tsx from source) and return its stdout (once per example and test file). */
 function runExample(name: string): string {
+  let out = outputs.get(name);
+  if (out === undefined) outputs.set(name, (out = runExampleOnce(name)));
+  return out;
+}
+
+function runExampleOnce(name: string): string {
   return execFileSync(process.execPath, ['--conditions=@mm/source', '--import', 'tsx', join('examples', name)], {
     cwd: root,
     encoding: 'utf8',
@@ -134,6 +142,23 @@ describe('examples run as the README shows them', () => {
     expect(num(8, /Balloon: (\d+) kB/)).toBe(ballooned * 4);
     expect(hugeFree(8)).toBe(12);
     expect(out).toContain('conversions done 2, refused with -EAGAIN 1; bad pages 0');
+  });
+
+  it('every output line the README shows for an example is a line the example prints', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const start = readme.indexOf('## Examples');
+    const section = readme.slice(start, readme.indexOf('\n## ', start + 3));
+    const shown = [...section.matchAll(/^- `([\w-]+\.ts)`[^\n]*\n(?:(?! *```)[^\n]*\n)* *```\n([\s\S]*?)\n *```/gm)];
+    expect(shown.map((r) => r[1])).toEqual(['demo.ts', 'custom-owner.ts', 'fragmentation-study.ts', 'vm-host.ts']);
+    for (const [, name, block] of shown) {
+      const printed = runExample(name!).split('\n').map((l) => l.trim());
+      for (const line of block!.split('\n').map((l) => l.trim())) {
+        if (line === '...') continue;
+        // A line ending in "..." shows the first columns of a wider line.
+        const found = line.endsWith(' ...') ? printed.some((l) => l.startsWith(line.slice(0, -4))) : printed.includes(line);
+        expect(found, `${name}: README shows a line the example does not print: ${line}`).toBe(true);
+      }
+    }
   });
 });
 
