@@ -1,4 +1,4 @@
-import { ISOLATE, NR_NODE, PG, VmBugError, isolate_movable_ops_page, list_add, list_del, type Machine, type Pfn } from '@mm/core';
+import { GFP_KERNEL, ISOLATE, NR_NODE, PG, VmBugError, __SetPageOffline, alloc_pages, isolate_movable_ops_page, list_add, list_del, type Machine, type Pfn } from '@mm/core';
 import { describe, expect, it } from 'vitest';
 import { balloon_devinfo_init, balloon_page_alloc, balloon_page_enqueue, type BalloonDevInfo } from '../src/index.js';
 import { boot } from './helpers.js';
@@ -81,5 +81,53 @@ describe('§13 §7 balloon invariants catch broken states', () => {
 
   it('a consistent machine passes', () => {
     expect(violation(setup().m)).toBe('none');
+  });
+});
+
+describe('checkChanged (the explorer’s per-step check) throws exactly when check does', () => {
+  /** Run the balloon check whole (it learns the machine), then corrupt, then ask checkChanged about `changed`. */
+  function both(corrupt: (m: Machine) => number[]): [string, string] {
+    const { m } = setup();
+    const chk = m.invariantChecks.find((c) => c.name === '§7 balloon')!;
+    chk.check(m);
+    const changed = corrupt(m);
+    const outcome = (f: () => void): string => {
+      try {
+        f();
+      } catch (e) {
+        if (e instanceof VmBugError) return e.invariant;
+        throw e;
+      }
+      return 'none';
+    };
+    return [outcome(() => chk.checkChanged!(m, changed)), outcome(() => chk.check(m))];
+  }
+
+  it('an unlisted PageOffline movable page whose private (1–3) names no device', () => {
+    const [changed, whole] = both((m) => {
+      const p = alloc_pages(m, GFP_KERNEL, 0) as Pfn;
+      m.memmap.flags[p]! |= 1 << PG.movable_ops;
+      __SetPageOffline(m, p);
+      m.memmap.private[p] = 1;
+      return [p];
+    });
+    expect(whole).toBe('§7.2 balloon private');
+    expect(changed).not.toBe('none');
+  });
+
+  it('a private word naming no device on an isolated page', () => {
+    const [changed, whole] = both((m) => {
+      const p = alloc_pages(m, GFP_KERNEL, 0) as Pfn;
+      m.memmap.flags[p]! |= (1 << PG.movable_ops) | (1 << PG.movable_ops_isolated);
+      __SetPageOffline(m, p);
+      m.memmap.private[p] = 99 * 4;
+      return [p];
+    });
+    expect(whole).toBe('§7.2 balloon private');
+    expect(changed).not.toBe('none');
+  });
+
+  it('an unchanged machine passes both', () => {
+    expect(both(() => [])).toEqual(['none', 'none']);
   });
 });

@@ -17,22 +17,26 @@ interface Known {
   listed: number[];
 }
 
-/** Page `p`'s §7.2 class: 0 unless PG_movable_ops, PageOffline and `private` naming a device id; then `id * 2` plus 1 if isolated. */
+/**
+ * Page `p`'s §7.2 class: 0 unless PG_movable_ops, PageOffline and a non-zero `private`; then
+ * `(id + 1) * 2` plus 1 if isolated, `id` being the device id `private` names (0 for a `private` of
+ * 1–3, which names none: still a class, so that the device check finds it).
+ */
 function inflatedClass(m: Machine, p: number): number {
   const f = m.memmap.flags[p]!;
   const priv = m.memmap.private[p]!;
   if ((f & MOVABLE_OPS) === 0 || priv === 0 || !PageOffline(m, p as Pfn)) return 0;
-  return ptr_id(priv) * 2 + ((f & ISOLATED) !== 0 ? 1 : 0);
+  return (ptr_id(priv) + 1) * 2 + ((f & ISOLATED) !== 0 ? 1 : 0);
 }
 
 /** True if page `p` is inflated, not isolated, and not on its device's list (`onList`). */
 function unlisted(k: Known, onList: Int32Array, p: number): boolean {
   const c = k.cls[p]!;
-  return c !== 0 && (c & 1) === 0 && onList[p] !== c >> 1;
+  return c !== 0 && (c & 1) === 0 && onList[p] !== (c >> 1) - 1;
 }
 
 function addClass(k: Known, c: number, d: number): void {
-  const id = c >> 1;
+  const id = (c >> 1) - 1;
   k.inflated.set(id, (k.inflated.get(id) ?? 0) + d);
   if ((c & 1) !== 0) k.isolated.set(id, (k.isolated.get(id) ?? 0) + d);
 }

@@ -219,6 +219,7 @@ export class ExploreSession {
       try {
         state.step(t);
       } catch (e) {
+        this.pluginsStale = true; // a full check may have run: the plugins' checks learnt a state the tracker has not seen
         return { choices, violation: toViolation(e, state.taskName(t)), complete: false, stepLimited: false, pruned: false };
       }
       current = t;

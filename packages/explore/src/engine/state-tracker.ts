@@ -11,16 +11,22 @@ import type { Machine } from '@mm/core';
  * - the state as a small exact value: the positions (memmap words, then the "small" state — pageblock
  *   migratetypes, free-list and per-CPU list heads, `nr_free`, counters, `lru_add` batches, vm events,
  *   and what the caller adds: the tasks' progress) whose value differs from the state at the first
- *   look (the base). Two states are equal exactly when these differences are (see {@link StateTable};
+ *   look (the base). Two covered states are equal exactly when these differences are (see {@link StateTable};
  *   the tasks' part is, per task, its steps done, whether it finished, and a hash of its last
  *   step's label, so that state hashes agree between worker processes);
  * - a hash of the state, maintained incrementally: the sum over all positions of a mix of the
  *   position and its value (mod 2^32), so a changed word costs two mixes and the same state always
  *   gets the same hash, whatever the path that reached it.
- * The state covered: the memmap (and its size), the pageblock bytes, every zone's free-list heads,
- * `nr_free`, vmstat, `flags` (ZONE_BELOW_HIGH) and per-CPU lists (count, heads and tuning: `high`,
+ * The state covered: the memmap (and its size), `nrBadPages`, the pageblock bytes, every zone's
+ * free-list heads, `nr_free`, vmstat, `flags` (ZONE_BELOW_HIGH), span, watermarks, reserves and
+ * compaction state, and per-CPU lists (count, heads and tuning: `high`, `high_min`, `high_max`,
  * `batch`, `alloc_factor`, `free_count`, `flags`), every node's LRU heads and vmstat, the `lru_add`
- * batches and the vm events (list members are in the memmap links). It replaces a hash of the whole machine
+ * batches and the vm events (list members are in the memmap links). Not covered: the core's mapping
+ * table (page cache `i_pages`, anon_vma reference counts) and the plugins' own objects (balloon
+ * devices, hugetlb pools, zsmalloc classes, guest_memfd inodes), which reach the state only through
+ * the scenario's `hashExtra` number, so two states that differ only there and not in that number
+ * would be merged. (No scenario's search merges such states today: a review compared every plugin's
+ * checkpointed state at every lookup of all six scenarios and found none.) It replaces a hash of the whole machine
  * per step (some tens of microseconds on the 8 MiB scenario machines) that could also merge two
  * states on a 32-bit collision.
  *
@@ -31,7 +37,22 @@ const WORD_ARRAYS = ['flags', 'lru', 'lruPrev', 'mapping', 'index', 'private', '
 const NW = WORD_ARRAYS.length;
 const CHUNK = 512;
 /** The numbers of a `per_cpu_pages` in the small state besides its list heads. */
-const PCP_SCALARS = 6;
+const PCP_SCALARS = 8;
+
+/**
+ * A zone's numbers that change only with its size or tuning (memory offlining, `min_free_kbytes`,
+ * compaction's cached scanner positions and deferral): spans, watermarks, reserves, compaction state,
+ * written into `out` (reused) and returned.
+ */
+function zoneScalars(z: Machine['zones'][number], out: number[]): number[] {
+  out.length = 0;
+  out.push(z.zone_start_pfn, z.spanned_pages, z.present_pages, z.managed_pages, z.nr_reserved_highatomic);
+  for (let i = 0; i < z.watermark.length; i++) out.push(z.watermark[i]!);
+  for (let i = 0; i < z.lowmem_reserve.length; i++) out.push(z.lowmem_reserve[i]!);
+  const c = z.compact;
+  out.push(c.cached_migrate_pfn, c.cached_migrate_pfn_sync, c.cached_free_pfn, c.init_migrate_pfn, c.init_free_pfn, c.blockskip_flush ? 1 : 0, c.considered, c.defer_shift, c.order_failed);
+  return out;
+}
 /** What `Memmap` gives a page it grows by (flags: no zone; `_mapcount`: -1; the rest 0). */
 const GROW_FILL: readonly number[] = [0xff000000 | 0, 0, 0, 0, 0, 0, -1, 0, 0];
 
@@ -71,6 +92,8 @@ export class StateTracker {
   private progressHash = 0;
   private progressDelta = 0;
   private readonly delta = new Map<number, number>();
+  /** Scratch for {@link zoneScalars}. */
+  private readonly scalars: number[] = [];
   private started = false;
 
   /**
@@ -185,6 +208,7 @@ export class StateTracker {
     let k = this.smallLayout(m, extra, progress);
     if (k < 0) return;
     k = this.put1(m.memmap.flags.length, 0);
+    k = this.put1(m.nrBadPages, k);
     const pb = m.memmap.pageblock;
     for (let i = 0; i < pb.length; i++) k = this.put1(pb[i]!, k);
     for (const z of m.zones) {
@@ -192,9 +216,12 @@ export class StateTracker {
       k = this.putI32(z.nr_free, k);
       k = this.putF64(z.vmstat, k);
       k = this.put1(z.flags, k);
+      for (const x of zoneScalars(z, this.scalars)) k = this.put1(x, k);
       for (const p of z.per_cpu_pageset) {
         k = this.put1(p.count, k);
         k = this.put1(p.high, k);
+        k = this.put1(p.high_min, k);
+        k = this.put1(p.high_max, k);
         k = this.put1(p.batch, k);
         k = this.put1(p.alloc_factor, k);
         k = this.put1(p.free_count, k);
@@ -253,10 +280,10 @@ export class StateTracker {
    * a position the base lacks never equals it) and return -1.
    */
   private smallLayout(m: Machine, extra: readonly number[], progress: number): number {
-    let len = 1 + m.memmap.pageblock.length + m.vmEvents.length + extra.length;
+    let len = 2 + m.memmap.pageblock.length + m.vmEvents.length + extra.length;
     for (const z of m.zones) {
       len += z.free_list.heads.length + z.nr_free.length + z.vmstat.length;
-      len += 1 + z.per_cpu_pageset.length * PCP_SCALARS;
+      len += 1 + zoneScalars(z, this.scalars).length + z.per_cpu_pageset.length * PCP_SCALARS;
       for (const p of z.per_cpu_pageset) len += p.lists.heads.length;
     }
     for (const nd of m.nodes) len += nd.lruvec.heads.length + nd.vmstat.length;
@@ -266,15 +293,16 @@ export class StateTracker {
     const pushAll = (a: ArrayLike<number>): void => {
       for (let i = 0; i < a.length; i++) out.push(a[i]!);
     };
-    out.push(m.memmap.flags.length);
+    out.push(m.memmap.flags.length, m.nrBadPages);
     pushAll(m.memmap.pageblock);
     for (const z of m.zones) {
       pushAll(z.free_list.heads);
       pushAll(z.nr_free);
       pushAll(z.vmstat);
       out.push(z.flags);
+      pushAll(zoneScalars(z, this.scalars));
       for (const p of z.per_cpu_pageset) {
-        out.push(p.count, p.high, p.batch, p.alloc_factor, p.free_count, p.flags);
+        out.push(p.count, p.high, p.high_min, p.high_max, p.batch, p.alloc_factor, p.free_count, p.flags);
         pushAll(p.lists.heads);
       }
     }
