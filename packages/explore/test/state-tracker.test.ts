@@ -137,7 +137,9 @@ describe('checkpoint after the setup', () => {
     ['balloon-deflate', true],
     ['tryget-final-put', true],
     ['migrate-speculative', false],
-    ['hugetlb-isolation', false], // hugetlb cannot checkpoint the hugetlbfs file the setup made
+    ['hugetlb-isolation', true], // hugetlb checkpoints the hugetlbfs mount, file, process and VMA the setup made
+    ['zsmalloc-free-isolated', true], // zsmalloc checkpoints the pool and zspage the setup made
+    ['gmem-conversion', true], // guest_memfd checkpoints the VM, file and VMA the setup made
   ] as const)('%s: restored to the state right after the first setup (%s) or set up again', (name, restarts) => {
     const s = new ExploreSession(target(name, { walkers: 1 }));
     const run = () => s.execute((st, en, cur) => defaultChoice(st, en, cur), 400);
@@ -212,6 +214,14 @@ describe('InvariantCheck.checkChanged', () => {
       (m: Machine, p: number): string => {
         m.memmap.mapcount[p] = (PGTY.hugetlb << 24) | 0; // a hugetlb head in no known state
         return '§4.1 hugetlb states';
+      },
+    ],
+    [
+      'zsmalloc-free-isolated',
+      '§8 zsmalloc',
+      (m: Machine, p: number): string => {
+        m.memmap.mapcount[p] = (PGTY.zsmalloc << 24) | 0; // PageZsmalloc outside any zspage, no reference
+        return '§8.1 PageZsmalloc';
       },
     ],
   ] as const)('%s, %s: finds the broken page that changed, as check does', (name, checkName, breakPage) => {

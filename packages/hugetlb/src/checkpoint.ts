@@ -1,6 +1,7 @@
-import { Checkpointable, EOPNOTSUPP, MmError, restoreListHeads, saveListHeads, type Folio, type PageListsCopy } from '@mm/core';
+import { Checkpointable, restoreListHeads, saveListHeads, type Folio, type PageListsCopy } from '@mm/core';
 import type { HugetlbCgroup } from './cgroup/hugetlb-cgroup.js';
 import type { PageCounter } from './cgroup/page-counter.js';
+import { restoreHugetlbfs, saveHugetlbfs, type HugetlbfsCopy } from './fs/hugetlbfs-checkpoint.js';
 import type { Hstate } from './hstate.js';
 import type { HugepageSubpool } from './resv/subpool.js';
 import type { HugetlbState, LentFolio } from './state.js';
@@ -66,6 +67,7 @@ interface HugetlbCopy {
   readonly isolated: number[];
   readonly transient: number[];
   readonly lent: [number, LentFolio][];
+  readonly hugetlbfs: HugetlbfsCopy;
   readonly nextMmId: number;
   readonly nextIno: number;
   readonly bootWarnings: number;
@@ -78,11 +80,10 @@ function copyCounter(c: PageCounter): CounterCopy {
 /**
  * The hugetlb plugin's side of a machine checkpoint (`saveMachineCheckpoint`): every hstate's
  * counters, per-node counters, free lists and active list; the subpools, the cgroups (page
- * counters, events, children); the isolated, transient and lent folios; the id counters. A restore
- * puts the same objects back with their saved contents and drops what was created after the save.
- * hugetlbfs mounts, files and processes are not copied: `save` throws `MmError(EOPNOTSUPP)` if any
- * exist (a checkpoint is meant to be taken right after boot), and `restore` drops those created
- * after the save.
+ * counters, events, children); the isolated, transient and lent folios; the id counters; the
+ * hugetlbfs mounts, files (page cache, reservation maps), processes and their VMAs (page tables)
+ * (`saveHugetlbfs`). A restore puts the same objects back with their saved contents and drops what
+ * was created after the save.
  */
 export class HugetlbCheckpoint implements Checkpointable {
   /** Covers the `hugetlb` plugin. */
@@ -94,12 +95,9 @@ export class HugetlbCheckpoint implements Checkpointable {
     this.pool = pool;
   }
 
-  /** Copy the pool's state; `MmError(EOPNOTSUPP)` if hugetlbfs mounts, files or processes exist. */
+  /** Copy the pool's state. */
   save(): HugetlbCopy {
     const p = this.pool;
-    if (p.mounts.length > 0 || p.mms.length > 0 || p.inodeByMapping.size > 0) {
-      throw new MmError(EOPNOTSUPP, 'hugetlb checkpoint: hugetlbfs mounts, files or processes exist', { rule: 'checkpoint hugetlb before mounting hugetlbfs or creating processes' });
-    }
     return {
       hstates: p.hstates.map((h) => ({
         h,
@@ -131,6 +129,7 @@ export class HugetlbCheckpoint implements Checkpointable {
       isolated: [...p.isolated],
       transient: [...p.transient],
       lent: [...p.lent],
+      hugetlbfs: saveHugetlbfs(p),
       nextMmId: p.nextMmId,
       nextIno: p.nextIno,
       bootWarnings: p.bootWarnings.length,
@@ -171,9 +170,7 @@ export class HugetlbCheckpoint implements Checkpointable {
     for (const f of s.transient) p.transient.add(f);
     p.lent.clear();
     for (const [k, v] of s.lent) p.lent.set(k, v);
-    p.mounts.length = 0;
-    p.mms.length = 0;
-    p.inodeByMapping.clear();
+    restoreHugetlbfs(p, s.hugetlbfs);
     p.nextMmId = s.nextMmId;
     p.nextIno = s.nextIno;
     p.bootWarnings.length = s.bootWarnings;

@@ -9,6 +9,11 @@ import { ZsmallocState } from './zsmalloc-state.js';
 const PRIVATE = 1 << PG.private;
 const ZSMALLOC_TYPE = PGTY.zsmalloc;
 
+/** A `mapcount` word that says PageZsmalloc (the type in the top byte, below the "no type" range). */
+function isZsmallocType(v: number): boolean {
+  return v >>> 24 === ZSMALLOC_TYPE && v < -16777216;
+}
+
 /**
  * The `debugVm` checker for kernel-semantics §13 §8 (zsmalloc), run after every operation:
  *
@@ -29,28 +34,65 @@ export class ZsmallocInvariants implements InvariantCheck {
   /** The family this check reports under. */
   readonly name = '§8 zsmalloc';
 
+  /** The pages whose memmap says PageZsmalloc, as of the last `check` or `checkChanged`. */
+  private readonly zsPages = new Set<number>();
+
   /** Built by the DI container. */
   constructor(@inject(ZsmallocState) private readonly st: ZsmallocState) {}
 
   /** Throw `VmBugError` on the first violation. */
   check(m: Machine): void {
+    const mapcount = m.memmap.mapcount;
+    this.zsPages.clear();
+    for (let p = 0; p < mapcount.length; p++) if (isZsmallocType(mapcount[p]!)) this.zsPages.add(p);
+    this.run(m);
+  }
+
+  /**
+   * The same check, given that only the pages in `changed` had a memmap word written since the last
+   * `check` or `checkChanged`: the PageZsmalloc pages are found from `changed` instead of a scan of
+   * the memmap; everything outside the memmap (pools, classes, zspages, handles) is checked whole.
+   */
+  checkChanged(m: Machine, changed: readonly number[]): void {
+    const mapcount = m.memmap.mapcount;
+    for (const p of changed) {
+      if (isZsmallocType(mapcount[p]!)) this.zsPages.add(p);
+      else this.zsPages.delete(p);
+    }
+    this.run(m);
+  }
+
+  /** Everything but the scan for PageZsmalloc pages (`zsPages` holds them). */
+  private run(m: Machine): void {
     const st = this.st;
     const mm = m.memmap;
     const t = st.zspages;
     const seen = new Uint8Array(t.limit);
     const zonePages = new Map<number, number>();
     let totalPages = 0;
+    // Local copies of the module constants the loops below read 255 × 12 times per pool (an
+    // imported binding can be a getter call once transpiled to CommonJS).
+    const nrClasses = ZS_SIZE_CLASSES;
+    const nrGroups = NR_FULLNESS_GROUPS;
+    const allocatedIdx = ZS_OBJS_ALLOCATED;
+    const inuseIdx = ZS_OBJS_INUSE;
     for (const pool of st.pools) {
       if (pool === undefined) continue;
       let poolPages = 0;
-      for (let i = 0; i < ZS_SIZE_CLASSES; i++) {
+      for (let i = 0; i < nrClasses; i++) {
         const cls = pool.size_class[i]!;
         if (cls.index !== i) continue;
         let nZs = 0;
         let inuse = 0;
-        for (let fg = 0; fg < NR_FULLNESS_GROUPS; fg++) {
+        const lists = cls.fullness_list;
+        const stats = cls.stats;
+        for (let fg = 0; fg < nrGroups; fg++) {
+          if (lists[fg]! < 0) {
+            if (stats[fg] !== 0) m.vmBug('§8.2 fullness stats', `pool "${pool.name}" class ${cls.index} group ${fg}: 0 zspages listed, ${stats[fg]} counted`);
+            continue;
+          }
           let n = 0;
-          for (let zs = cls.fullness_list[fg]!; zs >= 0; zs = t.next[zs]!) {
+          for (let zs = lists[fg]!; zs >= 0; zs = t.next[zs]!) {
             if (++n > t.limit || seen[zs] !== 0) m.vmBug('§8.2 fullness lists', `zspage ${zs} is on two lists or a list loops`);
             seen[zs] = 1;
             if (t.magic[zs] !== ZSPAGE_MAGIC || t.pool[zs] !== pool.id || t.classIdx[zs] !== cls.index) {
@@ -78,7 +120,7 @@ export class ZsmallocInvariants implements InvariantCheck {
           }
           if (n !== cls.stats[fg]) m.vmBug('§8.2 fullness stats', `pool "${pool.name}" class ${cls.index} group ${fg}: ${n} zspages listed, ${cls.stats[fg]} counted`);
         }
-        if (cls.stats[ZS_OBJS_ALLOCATED] !== nZs * cls.objs_per_zspage || cls.stats[ZS_OBJS_INUSE] !== inuse) {
+        if (stats[allocatedIdx] !== nZs * cls.objs_per_zspage || stats[inuseIdx] !== inuse) {
           m.vmBug('§8.2 class stats', `pool "${pool.name}" class ${cls.index}: obj_allocated ${cls.stats[ZS_OBJS_ALLOCATED]} / obj_used ${cls.stats[ZS_OBJS_INUSE]}, zspages hold ${nZs * cls.objs_per_zspage} / ${inuse}`);
         }
         poolPages += nZs * cls.pages_per_zspage;
@@ -95,9 +137,7 @@ export class ZsmallocInvariants implements InvariantCheck {
       const want = zonePages.get(z.id) ?? 0;
       if (z.vmstat[NR_ZONE.nr_zspages] !== want) m.vmBug('§8.4 NR_ZSPAGES', `${z.name}: NR_ZSPAGES ${z.vmstat[NR_ZONE.nr_zspages]}, zspage pages ${want}`);
     }
-    for (let p = 0; p < mm.mapcount.length; p++) {
-      const v = mm.mapcount[p]!;
-      if (v >>> 24 !== ZSMALLOC_TYPE || v >= -16777216) continue;
+    for (const p of this.zsPages) {
       const zs = mm.private[p]! >>> 2;
       if (zs !== 0 ? seen[zs] !== 1 : mm.refcount[p]! < 1) {
         m.vmBug('§8.1 PageZsmalloc', zs !== 0 ? `PageZsmalloc page points at dead zspage ${zs}` : 'PageZsmalloc page outside any zspage holds no reference', p);

@@ -4,6 +4,19 @@ import { SlotAllocator } from './slot-allocator.js';
 const CHUNK_SHIFT = 8;
 const CHUNK_PAGES = 1 << CHUNK_SHIFT;
 const CHUNK_MASK = CHUNK_PAGES - 1;
+const CHUNK_BYTES = CHUNK_PAGES * PAGE_SIZE;
+
+/** A saved `PageContents` (opaque): the result of its `save`. */
+export interface PageContentsCopy {
+  /** The slot of each PFN. */
+  readonly slotOf: Int32Array;
+  /** How many chunks there were. */
+  readonly chunks: number;
+  /** The slot allocator. */
+  readonly slots: SlotAllocator;
+  /** The bytes of the slots handed out, in slot order. */
+  readonly bytes: Uint8Array;
+}
 
 /**
  * The bytes of the pages zsmalloc owns: what `kmap_local_zpdesc` would map. The memmap says who owns
@@ -54,6 +67,45 @@ export class PageContents {
       this.u32.push(new Uint32Array(buf));
     }
     this.slotOf[pfn] = slot;
+  }
+
+  /**
+   * @internal A copy of the store for a machine checkpoint: the slot table, the slot allocator and
+   * the bytes of every slot handed out so far (a slot never handed out holds zeros, so its bytes are
+   * not copied).
+   */
+  save(): PageContentsCopy {
+    const n = this.slots.limit;
+    const bytes = new Uint8Array(n * PAGE_SIZE);
+    for (let c = 0; c * CHUNK_PAGES < n; c++) bytes.set(this.u8[c]!.subarray(0, Math.min(CHUNK_PAGES, n - c * CHUNK_PAGES) * PAGE_SIZE), c * CHUNK_BYTES);
+    return { slotOf: this.slotOf.slice(), chunks: this.u8.length, slots: this.slots.copy(), bytes };
+  }
+
+  /**
+   * @internal Put a save of this store back: the chunks created after it are dropped, the saved
+   * bytes written back, and the slots handed out since zeroed.
+   */
+  restore(s: PageContentsCopy): void {
+    const handedOut = this.slots.limit * PAGE_SIZE;
+    this.u8.length = Math.min(this.u8.length, s.chunks);
+    this.u32.length = this.u8.length;
+    while (this.u8.length < s.chunks) {
+      const buf = new ArrayBuffer(CHUNK_BYTES);
+      this.u8.push(new Uint8Array(buf));
+      this.u32.push(new Uint32Array(buf));
+    }
+    const saved = s.bytes.length;
+    for (let c = 0; c < s.chunks; c++) {
+      const lo = c * CHUNK_BYTES;
+      const chunk = this.u8[c]!;
+      if (saved > lo) chunk.set(s.bytes.subarray(lo, Math.min(lo + CHUNK_BYTES, saved)));
+      const zeroFrom = Math.max(lo, saved);
+      const zeroTo = Math.min(lo + CHUNK_BYTES, handedOut);
+      if (zeroTo > zeroFrom) chunk.fill(0, zeroFrom - lo, zeroTo - lo);
+    }
+    if (this.slotOf.length === s.slotOf.length) this.slotOf.set(s.slotOf);
+    else this.slotOf = s.slotOf.slice();
+    this.slots.restoreFrom(s.slots);
   }
 
   /** Drop `pfn`'s contents. */

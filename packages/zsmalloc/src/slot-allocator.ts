@@ -33,6 +33,23 @@ export class SlotAllocator {
     if (this.nFree === this.freeSlots.length) this.freeSlots = grown(this.freeSlots, this.nFree * 2);
     this.freeSlots[this.nFree++] = slot;
   }
+
+  /** A copy of this allocator (for a machine checkpoint; see {@link restoreFrom}). */
+  copy(): SlotAllocator {
+    const c = new SlotAllocator(this.first);
+    c.freeSlots = this.freeSlots.slice();
+    c.nFree = this.nFree;
+    c.top = this.top;
+    return c;
+  }
+
+  /** Put the state of `c` (a {@link copy} of this allocator) back. */
+  restoreFrom(c: SlotAllocator): void {
+    if (this.freeSlots.length === c.freeSlots.length) this.freeSlots.set(c.freeSlots);
+    else this.freeSlots = c.freeSlots.slice();
+    this.nFree = c.nFree;
+    this.top = c.top;
+  }
 }
 
 /** The typed arrays the slot tables keep. */

@@ -163,6 +163,11 @@ export const gmemConversionScenario: Scenario = {
         }
         checkNothingLeaked(mm, folio, null);
       },
+      // The VM, file and VMA are guest_memfd state (checkpointed in place); the lock and count are ours.
+      restart: () => {
+        invalidateLock = 0;
+        completions = 0;
+      },
       hashExtra: () => completions * 31 + invalidateLock * 7 + file.pending.size * 131 + file.attributes[0]! * 1031,
     };
   },

@@ -85,6 +85,8 @@ export const zsmallocFreeIsolatedScenario: Scenario = {
         if (zspages !== 0) mm.vmBug('explore: zspage freed', `NR_ZSPAGES ${zspages} after every task finished`, page);
         checkNothingLeaked(mm, page, freeBefore);
       },
+      // Nothing of its own to reset: the pool and its zspage are zsmalloc state (checkpointed in place).
+      restart: () => undefined,
       hashExtra: () => pool.pages_allocated * 31 + (pool.free_work_pending ? 7 : 0) + st.zspages.count * 131,
     };
   },

@@ -29,10 +29,36 @@ const TAIL = TAIL_BIT;
 export class ZoneDeviceInvariants implements InvariantCheck {
   /** The invariant family. */
   readonly name = '§5 zone device';
+  /** The pages whose first word carries owner ops (`FOLIO_OWNER_OPS`), as of the last `check` or `checkChanged`. */
+  private readonly tagged = new Set<number>();
 
   /** Throw `VmBugError` if `m` breaks §13 §5. */
   check(m: Machine): void {
     if (!m.container.isRegistered(ZoneDeviceState, true)) return;
+    const lru = m.memmap.lru;
+    this.tagged.clear();
+    for (let p = 0; p < lru.length; p++) if ((lru[p]! & TAG_MASK) === OWNER_TAG) this.tagged.add(p);
+    this.run(m);
+  }
+
+  /**
+   * The same check, given that only the pages in `changed` had a memmap word written since the last
+   * `check` or `checkChanged`: the pages carrying owner ops are found from `changed` instead of a
+   * scan of the memmap (each is still checked against the current owner-ops table and pgmap ranges);
+   * every pgmap's pages are checked whole.
+   */
+  checkChanged(m: Machine, changed: readonly number[]): void {
+    if (!m.container.isRegistered(ZoneDeviceState, true)) return;
+    const lru = m.memmap.lru;
+    for (const p of changed) {
+      if ((lru[p]! & TAG_MASK) === OWNER_TAG) this.tagged.add(p);
+      else this.tagged.delete(p);
+    }
+    this.run(m);
+  }
+
+  /** Everything but the scan for pages carrying owner ops (`tagged` holds them). */
+  private run(m: Machine): void {
     const st = m.container.resolve(ZoneDeviceState);
     const { flags, lru, refcount, mapcount, mapping } = m.memmap;
     const tag = m.strategy === 'owner-ops' ? OWNER_TAG : 0;
@@ -68,11 +94,8 @@ export class ZoneDeviceInvariants implements InvariantCheck {
       const need = base + (perAlloc ? held : 0);
       if (pgmap.ref < need) m.vmBug('§5.2 pgmap refs', `pgmap holds ${pgmap.ref} references, needs at least ${need} (${held} pages in use)`, pgmap.ranges[0]!.start);
     }
-    const n = flags.length;
-    for (let p = 0; p < n; p++) {
-      const w = lru[p]!;
-      if ((w & TAG_MASK) !== OWNER_TAG) continue;
-      const ops = m.ownerOps.get(w >>> 2);
+    for (const p of this.tagged) {
+      const ops = m.ownerOps.get(lru[p]! >>> 2);
       if (ops instanceof DevPagemap && !ops.contains(p)) m.vmBug('§5.1 pgmap word', 'a page outside the pgmap carries it as owner ops', p);
     }
   }
