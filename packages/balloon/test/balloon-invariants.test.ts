@@ -1,4 +1,4 @@
-import { GFP_KERNEL, ISOLATE, NR_NODE, PG, VmBugError, __SetPageOffline, alloc_pages, isolate_movable_ops_page, list_add, list_del, type Machine, type Pfn } from '@mm/core';
+import { GFP_KERNEL, ISOLATE, NR_NODE, PG, __SetPageOffline, alloc_pages, isolate_movable_ops_page, list_add, list_del, violatedInvariant, type Machine, type Pfn } from '@mm/core';
 import { describe, expect, it } from 'vitest';
 import { balloon_devinfo_init, balloon_page_alloc, balloon_page_enqueue, type BalloonDevInfo } from '../src/index.js';
 import { boot } from './helpers.js';
@@ -18,13 +18,7 @@ function setup(): { m: Machine; b: BalloonDevInfo; listed: Pfn[]; isolated: Pfn 
 }
 
 function violation(m: Machine): string {
-  try {
-    m.checkInvariants('test');
-  } catch (e) {
-    if (e instanceof VmBugError) return e.invariant;
-    throw e;
-  }
-  return 'none';
+  return violatedInvariant(() => m.checkInvariants('test')) ?? 'none';
 }
 
 describe('§13 §7 balloon invariants catch broken states', () => {
@@ -91,15 +85,7 @@ describe('checkChanged (the explorer’s per-step check) throws exactly when che
     const chk = m.invariantChecks.find((c) => c.name === '§7 balloon')!;
     chk.check(m);
     const changed = corrupt(m);
-    const outcome = (f: () => void): string => {
-      try {
-        f();
-      } catch (e) {
-        if (e instanceof VmBugError) return e.invariant;
-        throw e;
-      }
-      return 'none';
-    };
+    const outcome = (f: () => void): string => violatedInvariant(f) ?? 'none';
     return [outcome(() => chk.checkChanged!(m, changed)), outcome(() => chk.check(m))];
   }
 

@@ -15,6 +15,7 @@ export * from './errno.js';
 export * from './types.js';
 export { MmError, VmBugError, type MmErrorDetail } from './debug/mm-error.js';
 export { catchMmError } from './debug/catch-mm-error.js';
+export { violatedInvariant } from './debug/violated-invariant.js';
 export { assertValidPfn, assertFolio, assertReferenced } from './debug/validate.js';
 export { dump_page, pageFlagNames, pageTypeName } from './debug/dump-page.js';
 export { check_invariants } from './debug/invariants.js';

@@ -1,4 +1,4 @@
-import { PG, PGTY, VmBugError, captureMachineState, diffMachineState, id_ptr, restoreMachineCheckpoint, saveMachineCheckpoint, type InvariantCheck, type Machine } from '@mm/core';
+import { PG, PGTY, captureMachineState, diffMachineState, id_ptr, restoreMachineCheckpoint, saveMachineCheckpoint, violatedInvariant, type InvariantCheck, type Machine } from '@mm/core';
 import { describe, expect, it } from 'vitest';
 import { ExploreSession, ExploreState, StateTable, StateTracker, createScenarioMachine, defaultChoice, findScenario, type ScenarioParams, type StateDelta } from '../src/index.js';
 
@@ -175,15 +175,6 @@ describe('the explore plugin\'s checkpoint', () => {
 
 describe('InvariantCheck.checkChanged', () => {
   const checkNamed = (m: Machine, name: string): InvariantCheck => m.invariantChecks.find((c) => c.name === name)!;
-  const invariantOf = (f: () => void): string | null => {
-    try {
-      f();
-      return null;
-    } catch (e) {
-      if (e instanceof VmBugError) return e.invariant;
-      throw e;
-    }
-  };
 
   // Each case breaks a rule on one page of a machine that passed the check; `checkChanged` told that
   // page changed must find what `check` finds.
@@ -235,7 +226,7 @@ describe('InvariantCheck.checkChanged', () => {
     let p = mm.flags.length - 1;
     while (!(mm.flags[p]! >>> 24 !== 0xff && mm.refcount[p] === 0 && mm.mapcount[p] === -1 && (mm.lru[p]! & 1) === 0 && (mm.flags[p]! & (1 << PG.head)) === 0)) p--;
     const want = breakPage(m, p);
-    expect(invariantOf(() => c.checkChanged!(m, [p]))).toBe(want);
-    expect(invariantOf(() => c.check(m))).toBe(want);
+    expect(violatedInvariant(() => c.checkChanged!(m, [p]))).toBe(want);
+    expect(violatedInvariant(() => c.check(m))).toBe(want);
   });
 });

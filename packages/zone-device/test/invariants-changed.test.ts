@@ -1,17 +1,7 @@
-import { FOLIO_OWNER_OPS, VmBugError, id_ptr, type Machine } from '@mm/core';
+import { FOLIO_OWNER_OPS, violatedInvariant, id_ptr, type Machine } from '@mm/core';
 import { describe, expect, it } from 'vitest';
 import { DevPagemap, MEMORY_DEVICE_PRIVATE, ZoneDeviceInvariants, memremap_pages, request_free_mem_region } from '../src/index.js';
 import { STRATEGIES, machine } from './helpers.js';
-
-function invariantOf(f: () => void): string | null {
-  try {
-    f();
-    return null;
-  } catch (e) {
-    if (e instanceof VmBugError) return e.invariant;
-    throw e;
-  }
-}
 
 // checkChanged is told which pages' memmap words changed since the last check; it must throw
 // exactly when check does, whether the broken rule is on a changed page or comes from state outside
@@ -24,7 +14,7 @@ describe.each(STRATEGIES)('ZoneDeviceInvariants.checkChanged (%s)', (strategy) =
     memremap_pages(m, pgmap);
     const c = new ZoneDeviceInvariants();
     c.check(m);
-    expect(invariantOf(() => c.checkChanged(m, []))).toBeNull(); // nothing changed: passes
+    expect(violatedInvariant(() => c.checkChanged(m, []))).toBeNull(); // nothing changed: passes
     return { m, pgmap, c, start: r.start };
   }
 
@@ -32,8 +22,8 @@ describe.each(STRATEGIES)('ZoneDeviceInvariants.checkChanged (%s)', (strategy) =
     const { m, pgmap, c } = setup();
     const q = 100; // a RAM page, far below the device range
     m.memmap.lru[q] = id_ptr(pgmap.id) | FOLIO_OWNER_OPS;
-    expect(invariantOf(() => c.checkChanged(m, [q]))).toBe('§5.1 pgmap word');
-    expect(invariantOf(() => c.check(m))).toBe('§5.1 pgmap word');
+    expect(violatedInvariant(() => c.checkChanged(m, [q]))).toBe('§5.1 pgmap word');
+    expect(violatedInvariant(() => c.check(m))).toBe('§5.1 pgmap word');
   });
 
   it('finds an unchanged page the pgmap no longer covers (its ranges changed outside the memmap) exactly when check does', () => {
@@ -41,8 +31,8 @@ describe.each(STRATEGIES)('ZoneDeviceInvariants.checkChanged (%s)', (strategy) =
     (pgmap.ranges as { start: number; nrPages: number }[])[0] = { start, nrPages: 256 }; // the upper half keeps its pgmap words
     // Under mainline the pgmap word is bare (no owner-ops tag) and the rule is about tagged words only: neither reports it.
     const expected = strategy === 'owner-ops' ? '§5.1 pgmap word' : null;
-    expect(invariantOf(() => c.checkChanged(m, []))).toBe(expected);
-    expect(invariantOf(() => c.check(m))).toBe(expected);
+    expect(violatedInvariant(() => c.checkChanged(m, []))).toBe(expected);
+    expect(violatedInvariant(() => c.check(m))).toBe(expected);
   });
 
   it('forgets a page whose owner-ops word was cleared', () => {
@@ -50,9 +40,9 @@ describe.each(STRATEGIES)('ZoneDeviceInvariants.checkChanged (%s)', (strategy) =
     const q = 100;
     const old = m.memmap.lru[q]!;
     m.memmap.lru[q] = id_ptr(pgmap.id) | FOLIO_OWNER_OPS;
-    expect(invariantOf(() => c.checkChanged(m, [q]))).toBe('§5.1 pgmap word');
+    expect(violatedInvariant(() => c.checkChanged(m, [q]))).toBe('§5.1 pgmap word');
     m.memmap.lru[q] = old;
-    expect(invariantOf(() => c.checkChanged(m, [q]))).toBeNull();
-    expect(invariantOf(() => c.check(m))).toBeNull();
+    expect(violatedInvariant(() => c.checkChanged(m, [q]))).toBeNull();
+    expect(violatedInvariant(() => c.check(m))).toBeNull();
   });
 });

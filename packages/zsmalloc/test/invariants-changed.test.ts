@@ -1,17 +1,7 @@
-import { GFP_KERNEL, PGTY, VmBugError, alloc_page, id_ptr, type Machine } from '@mm/core';
+import { GFP_KERNEL, PGTY, violatedInvariant, alloc_page, id_ptr, type Machine } from '@mm/core';
 import { describe, expect, it } from 'vitest';
 import { ZsmallocInvariants, zs_create_pool, zs_free, zs_malloc } from '../src/index.js';
 import { STRATEGIES, pageOfHandle, zsMachine } from './helpers.js';
-
-function invariantOf(f: () => void): string | null {
-  try {
-    f();
-    return null;
-  } catch (e) {
-    if (e instanceof VmBugError) return e.invariant;
-    throw e;
-  }
-}
 
 const WORDS = ['flags', 'lru', 'lruPrev', 'mapping', 'index', 'private', 'mapcount', 'refcount', 'memcgData', 'pageblock'] as const;
 
@@ -39,7 +29,7 @@ describe.each(STRATEGIES)('ZsmallocInvariants.checkChanged (%s)', (strategy) => 
     const pool = zs_create_pool(m, 'p');
     const h = zs_malloc(m, pool, 200);
     c.check(m);
-    expect(invariantOf(() => c.checkChanged(m, []))).toBeNull();
+    expect(violatedInvariant(() => c.checkChanged(m, []))).toBeNull();
     // A page outside the zspage that still names it (as a page migrated out of it does): PageZsmalloc,
     // `zspage` pointing at the live zspage, a reference. Allowed while the zspage lives.
     const zs = m.memmap.private[pageOfHandle(m, h)]! >>> 2;
@@ -47,20 +37,20 @@ describe.each(STRATEGIES)('ZsmallocInvariants.checkChanged (%s)', (strategy) => 
     const q = alloc_page(m, GFP_KERNEL);
     m.memmap.mapcount[q] = (PGTY.zsmalloc << 24) | 0;
     m.memmap.private[q] = id_ptr(zs);
-    expect(invariantOf(() => c.checkChanged(m, changed()))).toBeNull();
-    expect(invariantOf(() => c.check(m))).toBeNull();
+    expect(violatedInvariant(() => c.checkChanged(m, changed()))).toBeNull();
+    expect(violatedInvariant(() => c.check(m))).toBeNull();
     // The zspage is freed: q's words do not change, but it now names a dead zspage.
     changed = memmapMark(m);
     zs_free(m, pool, h);
     const pages = changed();
     expect(pages).not.toContain(q);
-    expect(invariantOf(() => c.checkChanged(m, pages))).toBe('§8.1 PageZsmalloc');
-    expect(invariantOf(() => c.check(m))).toBe('§8.1 PageZsmalloc');
+    expect(violatedInvariant(() => c.checkChanged(m, pages))).toBe('§8.1 PageZsmalloc');
+    expect(violatedInvariant(() => c.check(m))).toBe('§8.1 PageZsmalloc');
     // q stops being PageZsmalloc: both pass again.
     changed = memmapMark(m);
     m.memmap.mapcount[q] = -1;
     m.memmap.private[q] = 0;
-    expect(invariantOf(() => c.checkChanged(m, changed()))).toBeNull();
-    expect(invariantOf(() => c.check(m))).toBeNull();
+    expect(violatedInvariant(() => c.checkChanged(m, changed()))).toBeNull();
+    expect(violatedInvariant(() => c.check(m))).toBeNull();
   });
 });
