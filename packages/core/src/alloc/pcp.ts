@@ -76,7 +76,7 @@ export function free_pcppages_bulk(m: Machine, zone: Zone, count: number, pcp: P
 }
 
 /**
- * `nr_pcp_free(pcp, batch, high, free_high)`: how many pages a drain returns — as many as were freed
+ * `nr_pcp_free(pcp, batch, high, free_high)` (`mm/page_alloc.c`): how many pages a drain returns — as many as were freed
  * in a row (`free_count`), leaving at least `batch` on the lists; up to `batch << PCP_BATCH_SCALE_MAX`
  * when high-order frees are being drained (`free_high`).
  */
@@ -87,7 +87,7 @@ export function nr_pcp_free(pcp: PerCpuPages, batch: number, high: number, freeH
 }
 
 /**
- * `nr_pcp_high(pcp, zone, batch, free_high)`: the count at which this free drains. Clamps `high` into
+ * `nr_pcp_high(pcp, zone, batch, free_high)` (`mm/page_alloc.c`): the count at which this free drains. Clamps `high` into
  * `[high_min, high_max]`; lowers it when draining high-order frees or when the zone is below its high
  * watermark (or under reclaim); otherwise raises it so that it holds the pages freed in a row plus a batch.
  */
@@ -116,7 +116,7 @@ export function nr_pcp_high(pcp: PerCpuPages, zone: Zone, batch: number, freeHig
 }
 
 /**
- * `free_frozen_page_commit(zone, pcp, page, migratetype, order, fpi_flags)`: put a prepared page on
+ * `free_frozen_page_commit(zone, pcp, page, migratetype, order, fpi_flags)` (`mm/page_alloc.c`): put a prepared page on
  * this CPU's list, count the free in `free_count` (halving `alloc_factor`), and drain `nr_pcp_free`
  * pages to the buddy allocator once the list holds `nr_pcp_high` pages; a drain that lifts the zone
  * back over its high watermark clears `ZONE_BELOW_HIGH`. Consecutive order-1…3 frees (`free_high`)
@@ -165,7 +165,7 @@ function rmqueue_bulk(m: Machine, zone: Zone, order: number, count: number, pcp:
 }
 
 /**
- * `nr_pcp_alloc(pcp, zone, order)`: how many blocks a refill takes. Every refill raises `high` by its
+ * `nr_pcp_alloc(pcp, zone, order)` (`mm/page_alloc.c`): how many blocks a refill takes. Every refill raises `high` by its
  * batch (up to `high_max`) unless the zone is below its high watermark; order-0 refills double
  * (`alloc_factor`, up to `PCP_BATCH_SCALE_MAX`) while allocations run without frees, bounded by the
  * room under `high`; higher orders take `batch >> order` blocks, at least 2.
@@ -187,7 +187,7 @@ export function nr_pcp_alloc(pcp: PerCpuPages, zone: Zone, order: number): numbe
 }
 
 /**
- * `rmqueue_pcplist(preferred_zone, zone, order, migratetype, alloc_flags)`: halve `free_count` (an
+ * `rmqueue_pcplist(preferred_zone, zone, order, migratetype, alloc_flags)` (`mm/page_alloc.c`): halve `free_count` (an
  * allocation ends a run of frees), then take the first page of this CPU's list, refilling it from the
  * buddy allocator when empty. Returns the PFN or -1.
  */
@@ -208,7 +208,7 @@ export function rmqueue_pcplist(m: Machine, zone: Zone, order: number, mt: numbe
 }
 
 /**
- * `decay_pcp_high(zone, pcp)`: the vmstat tick's trim of an idle list — lower `high` by 1/8 (not
+ * `decay_pcp_high(zone, pcp)` (`mm/page_alloc.c`): the vmstat tick's trim of an idle list — lower `high` by 1/8 (not
  * below `high_min`, nor by more than `batch << PCP_BATCH_SCALE_MAX` under the count) and drain what
  * is above it in one call (v6.17; later kernels drain it a batch at a time). Returns whether more decay is due.
  */
@@ -246,7 +246,7 @@ export function refresh_cpu_vm_stats(m: Machine, cpu: number = m.cpu): boolean {
 }
 
 /**
- * `zone_pcp_disable(zone)`: effectively turn the zone's per-CPU lists off — every CPU's `high_min`
+ * `zone_pcp_disable(zone)` (`mm/page_alloc.c`): effectively turn the zone's per-CPU lists off — every CPU's `high_min`
  * and `high_max` 0 and `batch` 1, so each free drains at once and each refill takes one block — and
  * drain them. Memory offlining does this around its isolation and migration. Pair with
  * {@link zone_pcp_enable}. (The kernel's `pcp_batch_high_lock` mutex is not modelled.)
@@ -260,7 +260,7 @@ export function zone_pcp_disable(m: Machine, zone: Zone): void {
   drain_all_pages(m, zone);
 }
 
-/** `zone_pcp_enable(zone)`: give the zone's per-CPU lists back the `high_min`, `high_max` and `batch` it sized them with. */
+/** `zone_pcp_enable(zone)` (`mm/page_alloc.c`): give the zone's per-CPU lists back the `high_min`, `high_max` and `batch` it sized them with. */
 export function zone_pcp_enable(zone: Zone): void {
   for (const pcp of zone.per_cpu_pageset) {
     pcp.high_min = zone.pageset_high_min;
