@@ -16,7 +16,7 @@ export * from './types.js';
 export { MmError, VmBugError, type MmErrorDetail } from './debug/mm-error.js';
 export { catchMmError } from './debug/catch-mm-error.js';
 export { violatedInvariant } from './debug/violated-invariant.js';
-export { assertValidPfn, assertFolio, assertReferenced } from './debug/validate.js';
+export { assertValidPfn, assertValidCpu, assertFolio, assertReferenced } from './debug/validate.js';
 export { dump_page, pageFlagNames, pageTypeName } from './debug/dump-page.js';
 export { check_invariants } from './debug/invariants.js';
 export { captureMachineState, diffMachineState, type MachineState } from './debug/state.js';

@@ -3,8 +3,7 @@ import { HPAGE_PMD_ORDER, PAGE_ALLOC_COSTLY_ORDER, pageblock_order } from '../ty
 import { FPI_NONE, __free_one_page, __rmqueue } from './buddy.js';
 import { MIGRATE_MOVABLE, MIGRATE_PCPTYPES, get_pfnblock_migratetype } from './migratetype.js';
 import { list_add, list_add_tail, list_del } from './page-list.js';
-import { MmError } from '../debug/mm-error.js';
-import { EINVAL } from '../errno.js';
+import { assertValidCpu } from '../debug/validate.js';
 import { ZONE } from '../page/page-zone.js';
 import { zone_watermark_ok } from './watermark.js';
 import {
@@ -14,6 +13,7 @@ import {
   PCPF_PREV_FREE_HIGH_ORDER,
   ZONE_BELOW_HIGH,
   ZONE_RECLAIM_ACTIVE,
+  __zone_set_pageset_high_and_batch,
   type PerCpuPages,
   type Zone,
 } from './zone.js';
@@ -237,9 +237,7 @@ export function decay_pcp_high(m: Machine, zone: Zone, pcp: PerCpuPages): boolea
  * diffs the model does not keep. `MmError(EINVAL)` for a CPU the machine does not have.
  */
 export function refresh_cpu_vm_stats(m: Machine, cpu: number = m.cpu): boolean {
-  if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < m.config.cpus)) {
-    throw new MmError(EINVAL, `refresh_cpu_vm_stats(${cpu}) on a machine with ${m.config.cpus} CPUs`, { rule: 'cpu is 0..cpus-1' });
-  }
+  assertValidCpu(m, cpu, 'refresh_cpu_vm_stats');
   let changes = false;
   for (const z of m.zones) if (decay_pcp_high(m, z, z.per_cpu_pageset[cpu]!)) changes = true;
   return changes;
@@ -252,21 +250,13 @@ export function refresh_cpu_vm_stats(m: Machine, cpu: number = m.cpu): boolean {
  * {@link zone_pcp_enable}. (The kernel's `pcp_batch_high_lock` mutex is not modelled.)
  */
 export function zone_pcp_disable(m: Machine, zone: Zone): void {
-  for (const pcp of zone.per_cpu_pageset) {
-    pcp.high_min = 0;
-    pcp.high_max = 0;
-    pcp.batch = 1;
-  }
+  __zone_set_pageset_high_and_batch(zone, 0, 0, 1);
   drain_all_pages(m, zone);
 }
 
 /** `zone_pcp_enable(zone)` (`mm/page_alloc.c`): give the zone's per-CPU lists back the `high_min`, `high_max` and `batch` it sized them with. */
 export function zone_pcp_enable(zone: Zone): void {
-  for (const pcp of zone.per_cpu_pageset) {
-    pcp.high_min = zone.pageset_high_min;
-    pcp.high_max = zone.pageset_high_max;
-    pcp.batch = zone.pageset_batch;
-  }
+  __zone_set_pageset_high_and_batch(zone, zone.pageset_high_min, zone.pageset_high_max, zone.pageset_batch);
 }
 
 /** `drain_pages_zone(cpu, zone)`: return everything on one CPU's lists of `zone` to the buddy allocator. */

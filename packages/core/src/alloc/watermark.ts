@@ -3,7 +3,7 @@ import { NR_PAGE_ORDERS } from '../types.js';
 import { ZONE } from '../page/page-zone.js';
 import { NR_ZONE } from '../trace/vmstat.js';
 import { MIGRATE_HIGHATOMIC, MIGRATE_PCPTYPES, MIGRATE_TYPES } from './migratetype.js';
-import { WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO, type Zone } from './zone.js';
+import { WMARK_HIGH, WMARK_LOW, WMARK_MIN, WMARK_PROMO, __zone_set_pageset_high_and_batch, type Zone } from './zone.js';
 
 /**
  * Watermarks, lowmem reserves and per-CPU list sizes (`mm/page_alloc.c`: `calculate_min_free_kbytes`,
@@ -128,11 +128,7 @@ export function setup_pageset_high_and_batch(m: Machine): void {
     z.pageset_batch = batch;
     z.pageset_high_min = zone_highsize(z, batch, cpusOnNode, 0);
     z.pageset_high_max = zone_highsize(z, batch, cpusOnNode, MIN_PERCPU_PAGELIST_HIGH_FRACTION);
-    for (const pcp of z.per_cpu_pageset) {
-      pcp.batch = batch;
-      pcp.high_min = z.pageset_high_min;
-      pcp.high_max = z.pageset_high_max;
-    }
+    __zone_set_pageset_high_and_batch(z, z.pageset_high_min, z.pageset_high_max, batch);
   }
 }
 

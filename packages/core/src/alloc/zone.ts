@@ -60,6 +60,18 @@ export class PerCpuPages {
 }
 
 /**
+ * `__zone_set_pageset_high_and_batch(zone, high_min, high_max, batch)` (`mm/page_alloc.c`): give
+ * every CPU's list of `zone` these bounds and batch (`pageset_update`); `high` is left to the tuning.
+ */
+export function __zone_set_pageset_high_and_batch(zone: Zone, highMin: number, highMax: number, batch: number): void {
+  for (const pcp of zone.per_cpu_pageset) {
+    pcp.high_min = highMin;
+    pcp.high_max = highMax;
+    pcp.batch = batch;
+  }
+}
+
+/**
  * `struct zone` (`include/linux/mmzone.h`): a range of one node's memory with its buddy free
  * lists, watermarks, per-CPU caches and counters.
  */

@@ -21,6 +21,13 @@ export function assertValidPfn(m: Machine, pfn: number, fn: string): asserts pfn
   }
 }
 
+/** Throw `MmError(EINVAL)` unless `cpu` is one of the machine's CPUs (`0 … cpus − 1`). */
+export function assertValidCpu(m: Machine, cpu: number, fn: string): void {
+  if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < m.config.cpus)) {
+    throw new MmError(EINVAL, `${fn}(${cpu}) on a machine with ${m.config.cpus} CPUs`, { rule: 'cpu is 0..cpus-1' });
+  }
+}
+
 /** Throw `MmError(EINVAL)` unless `folio` is a valid PFN that is not a tail page. */
 export function assertFolio(m: Machine, folio: number, fn: string): asserts folio is Folio {
   assertValidPfn(m, folio, fn);

@@ -3,6 +3,7 @@ import { __alloc_pages, __free_page, __free_pages, alloc_page, alloc_pages, allo
 import { take_page_off_buddy, takeBlockOffBuddy } from '../alloc/take-page-off-buddy.js';
 import { compact_memory, compact_node, compact_nodes } from '../compaction/compact-memory.js';
 import { MmError } from '../debug/mm-error.js';
+import { assertValidCpu } from '../debug/validate.js';
 import { EINVAL } from '../errno.js';
 import { folio_lock, folio_trylock, folio_unlock } from '../folio/folio-lock.js';
 import { folio_get, folio_put, folio_put_refs, folio_try_get, folios_put, folios_put_refs, get_page, put_page } from '../folio/folio-ref.js';
@@ -30,15 +31,10 @@ import { defineReplayableOperation, type ReplayableOperation, type ReplayArgSpec
  * `MmError(EINVAL)` for a CPU the machine does not have.
  */
 export function setCpu(m: Machine, cpu: number): void {
-  assertCpu(m, cpu, 'setCpu');
+  assertValidCpu(m, cpu, 'setCpu');
   m.cpu = cpu;
 }
 
-function assertCpu(m: Machine, cpu: number, fn: string): void {
-  if (!(Number.isInteger(cpu) && cpu >= 0 && cpu < m.config.cpus)) {
-    throw new MmError(EINVAL, `${fn}(${cpu}) on a machine with ${m.config.cpus} CPUs`, { rule: 'cpu is 0..cpus-1' });
-  }
-}
 
 /**
  * The functions behind the core's typed operations, by operation name (each takes the machine
@@ -161,7 +157,7 @@ const CORE: { readonly [K in keyof CoreOperationFunctions]: Entry<CoreOperationF
   lru_add_drain: entry([], lru_add_drain),
   lru_add_drain_all: entry([], lru_add_drain_all),
   lru_add_drain_cpu: entry(['int'], (m: Machine, cpu: number): void => {
-    assertCpu(m, cpu, 'lru_add_drain_cpu');
+    assertValidCpu(m, cpu, 'lru_add_drain_cpu');
     lru_add_drain_cpu(m, cpu);
   }),
   drain_all_pages: entry(['zone?'], (m: Machine, zone?: Zone | null): void => drain_all_pages(m, zone ?? null)),
